@@ -1,0 +1,115 @@
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <getopt.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io.h"
+#include "strbuf.h"
+
+const char *cli_cmd = "";
+
+int report(const char *cmd, const struct ek_error *err)
+{
+	fprintf(stderr, "eifkit %s: %s\n", cmd, err->msg);
+	return 1;
+}
+
+int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "eifkit %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	fprintf(stderr, "Try 'eifkit %s --help' for more.\n", cmd);
+	return 2;
+}
+
+int print_help(const char *help)
+{
+	fputs(help, stdout);
+	return 0;
+}
+
+static int push_hex(struct json_value *o, const char *key, const uint8_t *pcr)
+{
+	char hex[PCR_HEX_LEN + 1];
+
+	pcr_hex(pcr, hex);
+	return json_object_push(o, key, json_new_string(hex));
+}
+
+struct json_value *measurements_json(const uint8_t pcr[3][PCR_LEN],
+				     const uint8_t *pcr8)
+{
+	struct json_value *o = json_new_object();
+
+	if (!o || json_object_push(o, "HashAlgorithm",
+				   json_new_string(HASH_ALGORITHM)) ||
+	    push_hex(o, "PCR0", pcr[0]) || push_hex(o, "PCR1", pcr[1]) ||
+	    push_hex(o, "PCR2", pcr[2]) || (pcr8 && push_hex(o, "PCR8", pcr8))) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+int print_json(const struct json_value *v)
+{
+	struct strbuf sb;
+	int ret = 0;
+
+	strbuf_init(&sb);
+	json_write(&sb, v, 0);
+	strbuf_addch(&sb, '\n');
+	if (!strbuf_ok(&sb))
+		ret = EK_ENOMEM;
+	else if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
+		ret = EK_EIO;
+	strbuf_release(&sb);
+	return ret;
+}
+
+int write_json_outfile(struct io_outfile *out, const struct json_value *v,
+			struct ek_error *err)
+{
+	struct strbuf sb;
+	int ret;
+
+	strbuf_init(&sb);
+	json_write(&sb, v, 0);
+	strbuf_addch(&sb, '\n');
+	if (!strbuf_ok(&sb))
+		ret = ek_fail(err, EK_ENOMEM, "out of memory");
+	else if (io_write_full(out->fd, sb.buf, sb.len) < 0)
+		ret = ek_fail_errno(err, EK_EIO, errno, "'%s'", out->path);
+	else
+		ret = io_outfile_commit(out, err);
+	if (ret)
+		io_outfile_abort(out);
+	strbuf_release(&sb);
+	return ret;
+}
+
+int write_json_file(const char *path, const struct json_value *v,
+		    struct ek_error *err)
+{
+	struct io_outfile out;
+	int ret = io_outfile_open(&out, path, err);
+
+	return ret ? ret : write_json_outfile(&out, v, err);
+}
+
+int option_error(const char *cmd, const char *usage, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		return usage_error(cmd, usage, "option '%s' needs a value", opt);
+	return usage_error(cmd, usage, "unknown option '%s'", opt);
+}

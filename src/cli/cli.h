@@ -1,0 +1,54 @@
+/* cli.h: what the subcommands share: the error reporter, usage errors,
+ * and the measurement JSON nitro-cli prints. Only main() exits. */
+#ifndef EIFKIT_CLI_H
+#define EIFKIT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "json.h"
+#include "measure.h"
+
+#define HASH_ALGORITHM "Sha384 { ... }" /* EIF-FORMAT.md 7.5 */
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_assemble(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_pcr(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* "eifkit CMD: msg" on stderr; returns 1. */
+int report(const char *cmd, const struct ek_error *err);
+/* "eifkit CMD: <fmt>" and the usage line on stderr; returns 2. */
+int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Report a getopt_long failure ('?' or ':' with a ":..." optstring). */
+int option_error(const char *cmd, const char *usage, int c, char **argv);
+/* Print help text to stdout; returns 0. */
+int print_help(const char *help);
+
+/* {"HashAlgorithm": ..., "PCR0": ..., "PCR1": ..., "PCR2": ...[, "PCR8"]}
+ * as a JSON object (NULL on allocation failure). pcr8 may be NULL. */
+struct json_value *measurements_json(const uint8_t pcr[3][PCR_LEN],
+				     const uint8_t *pcr8);
+/* Print v pretty to stdout with a final newline; 0 or EK_ENOMEM/EK_EIO. */
+int print_json(const struct json_value *v);
+struct io_outfile;
+/* Write v pretty into an open atomic output and commit it (or abort). */
+int write_json_outfile(struct io_outfile *out, const struct json_value *v,
+		       struct ek_error *err);
+/* Write v pretty to path atomically. */
+int write_json_file(const char *path, const struct json_value *v,
+		    struct ek_error *err);
+
+/* getopt_long helpers: the option's long name for messages. */
+extern const char *cli_cmd; /* the running subcommand, for messages */
+
+#endif

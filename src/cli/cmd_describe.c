@@ -1,0 +1,208 @@
+/* cmd_describe.c: what nitro-cli describe-eif prints, or a summary. */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "eif.h"
+#include "metadata.h"
+#include "sign.h"
+
+static const char usage[] = "usage: eifkit describe [--text] FILE.eif\n";
+static const char help[] =
+	"usage: eifkit describe [--text] FILE.eif\n"
+	"\n"
+	"Check an EIF's layout and print what it holds. By default the JSON of\n"
+	"nitro-cli describe-eif: EifVersion, Measurements, IsSigned,\n"
+	"SigningCertificate, CheckCRC, SignatureCheck, ImageName, ImageVersion\n"
+	"and Metadata (custom metadata merged in).\n"
+	"\n"
+	"  --text       a readable summary: arch, sections, PCRs, signature,\n"
+	"               metadata\n"
+	"  -h, --help   this help\n";
+
+struct facts {
+	struct eif_image img;
+	struct eif_metadata meta;
+	struct sig_info sig;
+	bool have_meta, have_sig, sig_check;
+};
+
+static int gather(const char *path, struct facts *f, struct ek_error *err)
+{
+	int ret;
+
+	memset(f, 0, sizeof(*f));
+	ret = eif_open(path, &f->img, 0, err);
+	if (ret)
+		return ret;
+	if (f->img.metadata_buf) {
+		ret = metadata_parse(f->img.metadata_buf, f->img.metadata_len,
+				     &f->meta, err);
+		if (ret) {
+			ek_error_prefix(err, "'%s'", path);
+			return ret;
+		}
+		f->have_meta = true;
+	}
+	if (f->img.signature_buf) {
+		ret = sign_parse_section(f->img.signature_buf,
+					 f->img.signature_len, &f->sig, err);
+		if (ret) {
+			ek_error_prefix(err, "'%s': signature section", path);
+			return ret;
+		}
+		f->have_sig = true;
+		f->sig_check = f->sig.cose_valid &&
+			       sig_info_matches_pcr0(&f->sig, f->img.pcr[0]);
+	}
+	return 0;
+}
+
+static void release(struct facts *f)
+{
+	if (f->have_sig)
+		sig_info_release(&f->sig);
+	metadata_release(&f->meta);
+	eif_image_release(&f->img);
+}
+
+/* Metadata as nitro-cli shows it: the build fields, DockerInfo, then the
+ * custom metadata object's members merged in (serde flatten). */
+static struct json_value *metadata_json(const struct eif_metadata *m)
+{
+	struct json_value *o = json_new_object();
+	int bad = !o;
+
+	for (size_t i = 0; !bad && i < METADATA_BUILD_KEYS; i++)
+		bad = json_object_push(o, metadata_build_keys[i],
+				       json_clone(json_object_get(m->build,
+						metadata_build_keys[i])));
+	if (!bad)
+		bad = json_object_push(o, "DockerInfo", json_clone(m->docker_info));
+	if (!bad && m->custom->type == JSON_OBJECT) {
+		for (size_t i = 0; !bad && i < m->custom->obj.len; i++)
+			bad = json_object_push(o, m->custom->obj.members[i].key,
+					       json_clone(m->custom->obj.members[i].value));
+	} else if (!bad && m->custom->type != JSON_NULL) {
+		/* nitro-cli fails here; we show the value under its own name */
+		bad = json_object_push(o, "CustomMetadata", json_clone(m->custom));
+	}
+	if (bad) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static struct json_value *describe_json(const struct facts *f)
+{
+	struct json_value *o = json_new_object();
+	int bad = !o;
+
+	bad = bad || json_object_push(o, "EifVersion",
+				      json_new_u64(f->img.hdr.version));
+	bad = bad || json_object_push(o, "Measurements",
+				      measurements_json(f->img.pcr,
+							f->have_sig ? f->sig.pcr8 : NULL));
+	bad = bad || json_object_push(o, "IsSigned", json_new_bool(f->have_sig));
+	if (f->have_sig)
+		bad = bad || json_object_push(o, "SigningCertificate",
+					      json_clone(f->sig.cert_json));
+	bad = bad || json_object_push(o, "CheckCRC", json_new_bool(f->img.crc_ok));
+	if (f->have_sig)
+		bad = bad || json_object_push(o, "SignatureCheck",
+					      json_new_bool(f->sig_check));
+	if (f->have_meta) {
+		bad = bad || json_object_push(o, "ImageName",
+					      json_new_string(f->meta.image_name));
+		bad = bad || json_object_push(o, "ImageVersion",
+					      json_new_string(f->meta.image_version));
+		bad = bad || json_object_push(o, "Metadata", metadata_json(&f->meta));
+	}
+	if (bad) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void print_text(const struct facts *f)
+{
+	const struct eif_image *img = &f->img;
+	char hex[PCR_HEX_LEN + 1];
+
+	printf("file:      %s (%llu bytes)\n", img->name,
+	       (unsigned long long)img->file_size);
+	printf("version:   %u\n", img->hdr.version);
+	printf("arch:      %s\n",
+	       img->hdr.flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64");
+	printf("crc:       0x%08x (%s)\n", img->hdr.crc32,
+	       img->crc_ok ? "ok" : "MISMATCH");
+	printf("sections:\n");
+	for (unsigned i = 0; i < img->nsec; i++)
+		printf("  %2u  %-9s  offset %10llu  size %10llu\n", i,
+		       eif_section_name(img->sec[i].type),
+		       (unsigned long long)img->sec[i].offset,
+		       (unsigned long long)img->sec[i].size);
+	for (int i = 0; i < 3; i++) {
+		pcr_hex(img->pcr[i], hex);
+		printf("PCR%d:      %s\n", i, hex);
+	}
+	if (f->have_sig) {
+		pcr_hex(f->sig.pcr8, hex);
+		printf("PCR8:      %s\n", hex);
+		printf("signature: %s\n", f->sig_check ? "valid, signs PCR0" :
+		       f->sig.cose_valid ? "valid, but not over this PCR0" :
+		       "INVALID");
+	} else {
+		printf("signature: none\n");
+	}
+	if (f->have_meta) {
+		printf("name:      %s\n", f->meta.image_name);
+		printf("version:   %s\n", f->meta.image_version);
+		for (size_t i = 0; i < METADATA_BUILD_KEYS; i++)
+			printf("%-18s %s\n", metadata_build_keys[i],
+			       json_object_get(f->meta.build,
+					       metadata_build_keys[i])->str.ptr);
+	}
+}
+
+int cmd_describe(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "text", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct facts f;
+	struct ek_error err;
+	struct json_value *j;
+	int c, text = 0, ret = 0;
+
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if (c == 'h')
+			return print_help(help);
+		if (c != 't')
+			return option_error("describe", usage, c, argv);
+		text = 1;
+	}
+	if (argc - optind != 1)
+		return usage_error("describe", usage, "give one EIF file");
+	if (gather(argv[optind], &f, &err)) {
+		release(&f);
+		return report("describe", &err);
+	}
+	if (text) {
+		print_text(&f);
+	} else {
+		j = describe_json(&f);
+		if (!j || print_json(j))
+			ret = report("describe", &(struct ek_error){
+				EK_ENOMEM, "cannot print the description" });
+		json_free(j);
+	}
+	release(&f);
+	return ret;
+}

@@ -1,0 +1,119 @@
+/* cmd_sign.c: sign an existing EIF (nitro-cli sign-eif). The sections
+ * are copied in their order, any old signature dropped, and the new one
+ * appended, so a signed builder output has the builder's layout. */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "eif.h"
+#include "sign.h"
+
+static const char usage[] =
+	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
+	"--private-key KEY.pem -o OUT.eif [--force]\n";
+static const char help[] =
+	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
+	"--private-key KEY.pem -o OUT.eif [--force]\n"
+	"\n"
+	"Add a signature section over PCR0 to an EIF and fix its CRC. The key is\n"
+	"an EC key on P-256, P-384 or P-521 (ES256/ES384/ES512) that belongs to\n"
+	"the certificate. An input that is already signed is refused unless\n"
+	"--force, which replaces the signature. OUT may be IN. Prints the\n"
+	"measurements with PCR8.\n"
+	"\n"
+	"  --signing-certificate FILE  PEM certificate\n"
+	"  --private-key FILE          PEM private key\n"
+	"  -o, --output FILE           where to write the signed EIF\n"
+	"  --force                     replace an existing signature\n"
+	"  -h, --help                  this help\n";
+
+struct sign_args {
+	const char *in, *out, *cert, *key;
+	int force;
+};
+
+static int sign_file(const struct sign_args *a, struct ek_error *err)
+{
+	struct eif_image img;
+	struct ek_signer *signer = NULL;
+	struct eif_wsection secs[EIF_MAX_SECTIONS];
+	struct eif_write_opts wo = { 0 };
+	struct eif_write_result res;
+	struct json_value *top = NULL;
+	unsigned n = 0;
+	int ret = signer_load(a->cert, a->key, &signer, err);
+
+	if (ret)
+		return ret;
+	ret = eif_open(a->in, &img, 0, err);
+	if (ret)
+		goto out_signer;
+	if (!img.crc_ok) {
+		ret = ek_fail(err, EK_EFORMAT, "'%s': CRC mismatch (damaged file?); "
+			      "not signing it", a->in);
+		goto out;
+	}
+	if (img.signature >= 0 && !a->force) {
+		ret = ek_fail(err, EK_EINVAL, "'%s': already signed (--force "
+			      "replaces the signature)", a->in);
+		goto out;
+	}
+	for (unsigned i = 0; i < img.nsec; i++) {
+		if (img.sec[i].type == EIF_SEC_SIGNATURE)
+			continue;
+		secs[n].type = img.sec[i].type;
+		eif_source_fd(&secs[n++].src, a->in, img.fd,
+			      img.sec[i].offset + EIF_SEC_HDR_SIZE, img.sec[i].size);
+	}
+	wo.flags = img.hdr.flags;
+	wo.signer = signer;
+	ret = eif_write(a->out, secs, n, &wo, &res, err);
+	if (ret)
+		goto out;
+	top = json_new_object();
+	if (!top || json_object_push(top, "Measurements",
+				     measurements_json(res.pcr, res.pcr8)) ||
+	    print_json(top))
+		ret = ek_fail(err, EK_ENOMEM, "cannot print the measurements");
+	json_free(top);
+out:
+	eif_image_release(&img);
+out_signer:
+	signer_free(signer);
+	return ret;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "signing-certificate", required_argument, NULL, 'c' },
+		{ "private-key", required_argument, NULL, 'k' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sign_args a = { 0 };
+	struct ek_error err;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': a.cert = optarg; break;
+		case 'k': a.key = optarg; break;
+		case 'o': a.out = optarg; break;
+		case 'f': a.force = 1; break;
+		case 'h': return print_help(help);
+		default: return option_error("sign", usage, c, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("sign", usage, "give one input EIF");
+	a.in = argv[optind];
+	if (!a.cert || !a.key || !a.out)
+		return usage_error("sign", usage, "--signing-certificate, "
+				   "--private-key and --output are required");
+	return sign_file(&a, &err) ? report("sign", &err) : 0;
+}

@@ -1,0 +1,58 @@
+/* main.c: the command table; the only place that exits. */
+#include "internal.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+
+static const struct cmd commands[] = {
+	{ "assemble", cmd_assemble, "kernel + cmdline + ramdisks -> EIF (like eif_build)" },
+	{ "describe", cmd_describe, "print what an EIF holds, as nitro-cli describe-eif" },
+	{ "pcr", cmd_pcr, "measurements of an EIF, a certificate or any file" },
+	{ "sign", cmd_sign, "add or replace the signature of an EIF" },
+	{ "verify", cmd_verify, "check layout, CRC, signature and expected PCRs" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: eifkit <command> [options]\n\n"
+		   "Build and inspect AWS Nitro Enclave image files (EIF).\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'eifkit <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("eifkit %s\n", EIFKIT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		cli_cmd = commands[i].name;
+		ret = commands[i].fn(argc - 1, argv + 1);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "eifkit %s: cannot write to stdout\n",
+				commands[i].name);
+			return 1;
+		}
+		return ret;
+	}
+	fprintf(stderr, "eifkit: '%s' is not a command\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

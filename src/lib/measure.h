@@ -1,0 +1,58 @@
+/* measure.h: PCR measurements (EIF-FORMAT.md section 7) and the hashing
+ * pipeline that computes them beside the I/O on a second thread.
+ *
+ * PCR = SHA384(48 zero bytes || SHA384(measured bytes)). PCR0 covers
+ * kernel, cmdline and every ramdisk; PCR1 kernel, cmdline and ramdisk 0;
+ * PCR2 the other ramdisks. The pipeline hashes PCR0 in the caller's
+ * thread and PCR1, PCR2 and the per-section CRC32 on a worker thread, so
+ * the two SHA-384 streams run on two cores. */
+#ifndef EIFKIT_LIB_MEASURE_H
+#define EIFKIT_LIB_MEASURE_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "error.h"
+
+#define PCR_LEN 48
+#define PCR_HEX_LEN 96
+#define HASHPIPE_CHUNK (256 * 1024)
+#define HASHPIPE_MAX_STREAMS 32 /* one CRC per EIF section */
+
+/* Extend an all-zero PCR with a content digest. */
+void pcr_from_digest(const uint8_t digest[PCR_LEN], uint8_t pcr[PCR_LEN]);
+/* Lowercase hex, NUL-terminated. */
+void pcr_hex(const uint8_t pcr[PCR_LEN], char hex[PCR_HEX_LEN + 1]);
+/* PCR of len bytes in memory. */
+void pcr_of_bytes(const void *data, size_t len, uint8_t pcr[PCR_LEN]);
+
+enum hashpipe_flags {
+	HP_PCR0 = 1 << 0,
+	HP_PCR1 = 1 << 1,
+	HP_PCR2 = 1 << 2,
+	HP_CRC = 1 << 3,
+};
+
+struct hashpipe;
+
+struct hashpipe_result {
+	uint8_t pcr[3][PCR_LEN];               /* PCR0, PCR1, PCR2 */
+	uint32_t crc[HASHPIPE_MAX_STREAMS];    /* CRC32 of each stream's bytes */
+	uint64_t len[HASHPIPE_MAX_STREAMS];    /* bytes in each stream */
+};
+
+int hashpipe_new(struct hashpipe **ret, struct ek_error *err);
+/* A buffer of HASHPIPE_CHUNK bytes to fill; waits until one is free. */
+uint8_t *hashpipe_get(struct hashpipe *p);
+/* Hand over the buffer from the last hashpipe_get with len bytes of
+ * stream `stream` (< HASHPIPE_MAX_STREAMS) for the hashes in flags. The
+ * caller may still read the buffer (to write it out) until its next
+ * hashpipe_get, but must not change it. */
+void hashpipe_submit(struct hashpipe *p, size_t len, unsigned flags,
+		     unsigned stream);
+/* Wait for the worker, fill res and free p. */
+void hashpipe_finish(struct hashpipe *p, struct hashpipe_result *res);
+/* Stop and free without results (error paths). NULL is fine. */
+void hashpipe_abort(struct hashpipe *p);
+
+#endif
