@@ -4,7 +4,7 @@
 # works without a password; otherwise it prints the one command to run.
 set -e
 PKGS="gcc make pkg-config libssl-dev zlib1g-dev libcbor-dev clang
-libclang-rt-14-dev python3 python3-pytest openssl cpio"
+libclang-rt-14-dev python3 python3-pytest openssl cpio time bc"
 
 missing=""
 for p in $PKGS; do

@@ -47,7 +47,7 @@ static int pcr_of_file(const char *path, uint8_t pcr[PCR_LEN],
 
 	if (fd < 0)
 		return fd;
-	ret = hashpipe_new(&p, err);
+	ret = hashpipe_new(HP_PCR0, &p, err);
 	while (ret == 0) {
 		uint8_t *buf = hashpipe_get(p);
 		ssize_t n = io_read_full(fd, buf, HASHPIPE_CHUNK);

@@ -214,7 +214,7 @@ static int hash_all(struct eif_image *img, const uint8_t *hdr,
 	struct hashpipe_result r;
 	unsigned ramdisks = 0;
 	uLong crc;
-	int ret = hashpipe_new(&p, err);
+	int ret = hashpipe_new(HP_PCR0 | HP_CRC, &p, err);
 
 	for (unsigned i = 0; ret == 0 && i < img->nsec; i++) {
 		ret = stream_section(img, p, i,

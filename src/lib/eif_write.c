@@ -185,7 +185,7 @@ static int stream_all(struct wstate *w, const struct eif_wsection *secs,
 		      struct ek_error *err)
 {
 	unsigned ramdisks = 0;
-	int ret = hashpipe_new(&w->pipe, err);
+	int ret = hashpipe_new(HP_CRC, &w->pipe, err);
 
 	for (unsigned i = 0; ret == 0 && i < n; i++) {
 		ret = stream_section(w, &secs[i],

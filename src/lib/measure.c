@@ -52,22 +52,22 @@ struct hashpipe {
 	struct slot slot[SLOTS];
 	uint64_t head, tail; /* submitted, processed (monotonic counts) */
 	int stop;
+	unsigned local; /* flags hashed in the caller's thread */
 	EVP_MD_CTX *ctx[3];
 	uint32_t crc[HASHPIPE_MAX_STREAMS];
 	uint64_t len[HASHPIPE_MAX_STREAMS];
 	uint8_t *mem;
 };
 
-static void process(struct hashpipe *p, const struct slot *s)
+/* Apply the hashes in flags to one buffer. */
+static void process(struct hashpipe *p, const struct slot *s, unsigned flags)
 {
-	if (s->flags & HP_PCR1)
-		EVP_DigestUpdate(p->ctx[1], s->buf, s->len);
-	if (s->flags & HP_PCR2)
-		EVP_DigestUpdate(p->ctx[2], s->buf, s->len);
-	if (s->flags & HP_CRC)
+	for (int i = 0; i < 3; i++)
+		if (flags & (HP_PCR0 << i))
+			EVP_DigestUpdate(p->ctx[i], s->buf, s->len);
+	if (flags & HP_CRC)
 		p->crc[s->stream] = (uint32_t)crc32_z(p->crc[s->stream],
 						      s->buf, s->len);
-	p->len[s->stream] += s->len;
 }
 
 static void *worker(void *arg)
@@ -84,7 +84,7 @@ static void *worker(void *arg)
 			break;
 		s = p->slot[p->tail % SLOTS];
 		pthread_mutex_unlock(&p->mu);
-		process(p, &s);
+		process(p, &s, s.flags & ~p->local);
 		pthread_mutex_lock(&p->mu);
 		p->tail++;
 		pthread_cond_signal(&p->freed);
@@ -104,12 +104,14 @@ static void free_pipe(struct hashpipe *p)
 	free(p);
 }
 
-int hashpipe_new(struct hashpipe **ret, struct ek_error *err)
+int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
+		 struct ek_error *err)
 {
 	struct hashpipe *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
+	p->local = local_flags;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->freed, NULL);
@@ -159,8 +161,8 @@ void hashpipe_submit(struct hashpipe *p, size_t len, unsigned flags,
 	p->head++;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	if (flags & HP_PCR0)
-		EVP_DigestUpdate(p->ctx[0], s->buf, len);
+	p->len[s->stream] += len;
+	process(p, s, flags & p->local);
 }
 
 static void stop_worker(struct hashpipe *p)

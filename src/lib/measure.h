@@ -3,9 +3,9 @@
  *
  * PCR = SHA384(48 zero bytes || SHA384(measured bytes)). PCR0 covers
  * kernel, cmdline and every ramdisk; PCR1 kernel, cmdline and ramdisk 0;
- * PCR2 the other ramdisks. The pipeline hashes PCR0 in the caller's
- * thread and PCR1, PCR2 and the per-section CRC32 on a worker thread, so
- * the two SHA-384 streams run on two cores. */
+ * PCR2 the other ramdisks. Every byte is hashed twice (PCR0 and one of
+ * PCR1/PCR2), so the pipeline splits the work between the caller's thread
+ * and a worker thread, as hashpipe_new's local_flags say. */
 #ifndef EIFKIT_LIB_MEASURE_H
 #define EIFKIT_LIB_MEASURE_H
 
@@ -41,7 +41,13 @@ struct hashpipe_result {
 	uint64_t len[HASHPIPE_MAX_STREAMS];    /* bytes in each stream */
 };
 
-int hashpipe_new(struct hashpipe **ret, struct ek_error *err);
+/* local_flags: the hashes hashpipe_submit computes in the caller's thread
+ * (the rest run on the worker). A reader, whose thread only reads, keeps
+ * HP_PCR0 | HP_CRC; a writer, whose thread also writes the output (as
+ * costly as a hash), keeps only HP_CRC and gives all three SHA-384
+ * streams to the worker. */
+int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
+		 struct ek_error *err);
 /* A buffer of HASHPIPE_CHUNK bytes to fill; waits until one is free. */
 uint8_t *hashpipe_get(struct hashpipe *p);
 /* Hand over the buffer from the last hashpipe_get with len bytes of

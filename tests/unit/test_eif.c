@@ -168,6 +168,7 @@ TEST(header_round_trip)
 	h.crc32 = 0xdeadbeef;
 	eif_header_encode(&h, buf);
 	CHECK(buf[28] == 1 && buf[35] == 8 && buf[544] == 0xde);
+	memset(&g, 0, sizeof(g));
 	eif_header_decode(buf, &g);
 	CHECK(memcmp(&h, &g, sizeof(h)) == 0);
 }
@@ -203,7 +204,8 @@ TEST(kernel_config)
 		{ "a\nb\n# Linux/arm64 6.6.79 Kernel Configuration\n", "Linux",
 		  "6.6.79" },
 		{ "a\nb\nc\n", "Unknown", "Unknown" },
-		{ "a\r\nb\r\n# X/y z\r\n", "X", "Unknown" },
+		{ "a\r\nb\r\n# X/y z\r\n", "X", "z" },
+		{ "a\nb\n#\n", "Unknown", "Unknown" },
 	};
 	char path[256];
 
