@@ -6,6 +6,9 @@
 #include <openssl/err.h>
 
 static void vfill(struct ek_error *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void vfill(struct ek_error *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
