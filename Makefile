@@ -10,7 +10,7 @@ MANDIR      ?= $(PREFIX)/share/man
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcrypto zlib libcbor
+PKGS        := libcrypto zlib
 B           ?= build
 
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -98,3 +98,6 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+# Module makefiles (the enclave init, ...): each adds its own targets.
+-include $(sort $(wildcard mk/*.mk))
