@@ -66,7 +66,8 @@ struct json_member {
 /* Parse exactly one JSON value from buf[0..len) as serde_json::from_slice
  * does: surrounding whitespace allowed, nothing else after the value,
  * strict RFC 8259 (no comments, no trailing commas), strings must be valid
- * UTF-8 and \u escapes must pair surrogates, nesting depth at most 128,
+ * UTF-8 and \u escapes must pair surrogates, nesting depth at most 127
+ * (serde_json refuses the 128th nested container),
  * numbers out of f64 range (1e400) refused. Integer literals become
  * JSON_U64 (>= 0) or JSON_I64 (< 0) when they fit, otherwise JSON_F64;
  * "-0" becomes F64 -0.0, as serde_json does.
