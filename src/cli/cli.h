@@ -19,6 +19,8 @@ struct cmd {
 };
 
 int cmd_assemble(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_ramdisk(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_pcr(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
@@ -47,6 +49,21 @@ int write_json_outfile(struct io_outfile *out, const struct json_value *v,
 /* Write v pretty to path atomically. */
 int write_json_file(const char *path, const struct json_value *v,
 		    struct ek_error *err);
+
+struct eif_identity;
+struct eif_write_result;
+/* --arch x86_64|aarch64 -> EIF header flags (NULL means x86_64). */
+int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err);
+/* Fill the metadata defaults: reproducible where eif_build uses the clock
+ * or its own name; explicit values beat what kconfig implies. *os and
+ * *kver receive allocations the caller frees. */
+int cli_fill_identity(struct eif_identity *id, const char *default_name,
+		      const char *kconfig, char *time_buf, size_t time_size,
+		      char **os, char **kver, struct ek_error *err);
+/* Print {"Measurements": ...} and write it to pcrs if that is open. */
+int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,
+	     struct ek_error *err);
+const char *cli_base_name(const char *path);
 
 /* getopt_long helpers: the option's long name for messages. */
 extern const char *cli_cmd; /* the running subcommand, for messages */

@@ -134,18 +134,6 @@ static int parse(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-static int parse_arch(const char *arch, uint16_t *flags, struct ek_error *err)
-{
-	if (!arch || !strcmp(arch, "x86_64"))
-		*flags = 0;
-	else if (!strcmp(arch, "aarch64"))
-		*flags = EIF_FLAG_ARM64;
-	else
-		return ek_fail(err, EK_EINVAL, "--arch '%s': unknown architecture "
-			       "(x86_64 or aarch64)", arch);
-	return 0;
-}
-
 /* The command line bytes: as given, or from a file with surrounding
  * whitespace trimmed. Interior NULs cannot be stored (EIF-FORMAT.md 4). */
 static int load_cmdline(const struct args *a, struct strbuf *out,
@@ -173,55 +161,6 @@ static int load_cmdline(const struct args *a, struct strbuf *out,
 		strbuf_add(out, buf + start, len - start);
 	free(buf);
 	return ret;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
-/* Fill the identity's defaults: reproducible ones where eif_build uses
- * the clock or its own name. Explicit flags beat --kernel-config. */
-static int fill_identity(struct args *a, char *time_buf, size_t time_size,
-			 char **os, char **kver, struct ek_error *err)
-{
-	struct eif_identity *id = &a->id;
-	int ret;
-
-	if (a->kconfig) {
-		ret = metadata_kernel_config(a->kconfig, os, kver, err);
-		if (ret)
-			return ret;
-		if (!id->operating_system)
-			id->operating_system = *os;
-		if (!id->kernel_version)
-			id->kernel_version = *kver;
-	}
-	if (id->build_time && !metadata_is_rfc3339(id->build_time))
-		return ek_fail(err, EK_EINVAL, "--build-time '%s': not an RFC 3339 "
-			       "date-time (like 2024-01-01T00:00:00+00:00)",
-			       id->build_time);
-	if (!id->build_time) {
-		ret = metadata_default_build_time(time_buf, time_size, err);
-		if (ret)
-			return ret;
-		id->build_time = time_buf;
-	}
-	if (!id->image_name)
-		id->image_name = base_name(a->kernel);
-	if (!id->image_version)
-		id->image_version = "1.0";
-	if (!id->build_tool)
-		id->build_tool = "eifkit";
-	if (!id->build_tool_version)
-		id->build_tool_version = EIFKIT_VERSION;
-	if (!id->operating_system)
-		id->operating_system = "OS";
-	if (!id->kernel_version)
-		id->kernel_version = "kernel";
-	return 0;
 }
 
 struct inputs {
@@ -266,30 +205,6 @@ static int open_inputs(const struct args *a, struct inputs *in,
 	return 0;
 }
 
-static int emit(struct io_outfile *pcrs, const struct eif_write_result *res,
-		struct ek_error *err)
-{
-	struct json_value *m = measurements_json(res->pcr,
-						 res->is_signed ? res->pcr8 : NULL);
-	struct json_value *top = json_new_object();
-	int ret = 0;
-
-	if (!m || !top) {
-		json_free(m);
-		json_free(top);
-		return ek_fail(err, EK_ENOMEM, "out of memory");
-	}
-	if (pcrs->fd >= 0)
-		ret = write_json_outfile(pcrs, m, err);
-	if (ret == 0 && json_object_push(top, "Measurements", json_clone(m)))
-		ret = ek_fail(err, EK_ENOMEM, "out of memory");
-	if (ret == 0 && print_json(top))
-		ret = ek_fail(err, EK_EIO, "cannot write to stdout");
-	json_free(m);
-	json_free(top);
-	return ret;
-}
-
 static int assemble(struct args *a, struct ek_error *err)
 {
 	struct json_value *custom = NULL;
@@ -304,10 +219,11 @@ static int assemble(struct args *a, struct ek_error *err)
 
 	strbuf_init(&cmdline);
 	strbuf_init(&meta);
-	if ((ret = parse_arch(a->arch, &wo.flags, err)) ||
+	if ((ret = cli_parse_arch(a->arch, &wo.flags, err)) ||
 	    (ret = load_cmdline(a, &cmdline, err)) ||
 	    (a->metadata && (ret = metadata_load_custom(a->metadata, &custom, err))) ||
-	    (ret = fill_identity(a, time_buf, sizeof(time_buf), &os, &kver, err)) ||
+	    (ret = cli_fill_identity(&a->id, cli_base_name(a->kernel), a->kconfig,
+				       time_buf, sizeof(time_buf), &os, &kver, err)) ||
 	    (a->cert && (ret = signer_load(a->cert, a->key, &signer, err))))
 		goto out;
 	a->id.custom = custom;
@@ -324,7 +240,7 @@ static int assemble(struct args *a, struct ek_error *err)
 	wo.signer = signer;
 	ret = eif_write(a->output, in.sec, in.nsec, &wo, &res, err);
 	if (ret == 0)
-		ret = emit(&pcrs, &res, err);
+		ret = cli_emit(&pcrs, &res, err);
 out:
 	io_outfile_abort(&pcrs);
 	for (unsigned i = 0; i < in.nfd; i++)

@@ -6,6 +6,8 @@
 #include "cli.h"
 
 static const struct cmd commands[] = {
+	{ "build", cmd_build, "root filesystem folders + kernel + init -> EIF" },
+	{ "ramdisk", cmd_ramdisk, "write one deterministic cpio ramdisk" },
 	{ "assemble", cmd_assemble, "kernel + cmdline + ramdisks -> EIF (like eif_build)" },
 	{ "describe", cmd_describe, "print what an EIF holds, as nitro-cli describe-eif" },
 	{ "pcr", cmd_pcr, "measurements of an EIF, a certificate or any file" },

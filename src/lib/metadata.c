@@ -143,6 +143,17 @@ void metadata_rfc3339(int64_t epoch, char *buf, size_t size)
 
 int metadata_default_build_time(char *buf, size_t size, struct ek_error *err)
 {
+	int64_t v;
+	int r = metadata_source_date_epoch(&v, err);
+
+	if (r)
+		return r;
+	metadata_rfc3339(v, buf, size);
+	return 0;
+}
+
+int metadata_source_date_epoch(int64_t *ret, struct ek_error *err)
+{
 	const char *s = getenv("SOURCE_DATE_EPOCH");
 	int64_t v = 0;
 
@@ -156,7 +167,7 @@ int metadata_default_build_time(char *buf, size_t size, struct ek_error *err)
 			v = v * 10 + (*p - '0');
 		}
 	}
-	metadata_rfc3339(v, buf, size);
+	*ret = v;
 	return 0;
 }
 

@@ -51,6 +51,8 @@ int metadata_kernel_config(const char *path, char **os_ret, char **kver_ret,
  * ("1970-01-01T00:00:00+00:00"). buf needs 32 bytes. */
 int metadata_default_build_time(char *buf, size_t size, struct ek_error *err);
 void metadata_rfc3339(int64_t epoch, char *buf, size_t size);
+/* SOURCE_DATE_EPOCH as seconds (0 when unset or empty). */
+int metadata_source_date_epoch(int64_t *ret, struct ek_error *err);
 /* Is s an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM))? */
 int metadata_is_rfc3339(const char *s);
 

@@ -1,0 +1,363 @@
+/* cmd_build.c: root filesystem folders + kernel + init -> a bootable,
+ * reproducible EIF, in one streaming pass: the cpio ramdisks are produced
+ * on demand straight into the EIF writer. */
+#include "internal.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "eif.h"
+#include "io.h"
+#include "layout.h"
+#include "metadata.h"
+#include "sign.h"
+#include "strbuf.h"
+#include "treeopts.h"
+
+static const char usage[] =
+	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"
+	"                    [--rootfs DIR ...] [--file SRC:DEST[:MODE] ...] [options]\n"
+	"                    [-- COMMAND [ARG ...]]\n";
+
+static const char help[] =
+	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"
+	"                    [--rootfs DIR ...] [--file SRC:DEST[:MODE] ...] [options]\n"
+	"                    [-- COMMAND [ARG ...]]\n"
+	"\n"
+	"Build a bootable EIF from root filesystem folders, a kernel and an init,\n"
+	"bit for bit reproducibly, and print its measurements. Ramdisk 0 holds\n"
+	"init and nsm.ko (as nitro-cli's does), ramdisk 1 the root filesystem\n"
+	"under rootfs/ with the cmd, env and workdir files init reads.\n"
+	"\n"
+	"  -o, --output FILE          the EIF to write (atomically)\n"
+	"  --kernel FILE              bzImage (x86_64) or Image (aarch64)\n"
+	"  --kernel-config FILE       .config: OperatingSystem and KernelVersion\n"
+	"  --cmdline STR              kernel command line (default: nitro-cli's)\n"
+	"  --init FILE                the enclave's /init (default: eifkit's own)\n"
+	"  --nsm FILE                 nsm.ko, loaded by init (optional)\n"
+	"  --blobs DIR                nitro-cli's blob folder: bzImage or Image,\n"
+	"                             its .config, cmdline, init, nsm.ko; explicit\n"
+	"                             flags win\n"
+	"  --rootfs DIR               a root filesystem folder; repeat: later ones\n"
+	"                             overlay earlier ones\n"
+	"  --file SRC:DEST[:MODE]     add one file (MODE octal)\n"
+	"  --entrypoint PROG          the command's first word\n"
+	"  -- COMMAND [ARG ...]       the words after it (the whole command when\n"
+	"                             there is no --entrypoint)\n"
+	"  --env KEY=VALUE            an environment variable; repeat\n"
+	"  --env-file FILE            KEY=VALUE lines (# comments); --env wins\n"
+	"  --workdir DIR              the app's working directory\n"
+	"  --keep-owners              keep uid/gid (default 0:0)\n"
+	"  --keep-mtimes              keep mtimes (default SOURCE_DATE_EPOCH or 0)\n"
+	"  --arch x86_64|aarch64      (default x86_64)\n"
+	"  --name NAME, --version VER ImageName (default: the first --rootfs\n"
+	"                             folder's name), ImageVersion (default 1.0)\n"
+	"  --metadata FILE            custom metadata JSON\n"
+	"  --signing-certificate FILE, --private-key FILE   sign\n"
+	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  -h, --help                 this help\n";
+
+static const char default_cmdline_x86[] =
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux "
+	"i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on";
+static const char default_cmdline_arm[] =
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 random.trust_cpu=on "
+	"root=/dev/ram0";
+
+enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
+       O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS };
+
+struct args {
+	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
+	const char *arch, *metadata, *cert, *key, *pcrs;
+	struct eif_identity id;
+	struct treeopts tree;
+	char *owned[5]; /* paths made from --blobs */
+	char *cmdline_buf;
+};
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	static const struct option options[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "kernel-config", required_argument, NULL, O_KCONFIG },
+		{ "kernel_config", required_argument, NULL, O_KCONFIG },
+		{ "cmdline", required_argument, NULL, O_CMDLINE },
+		{ "init", required_argument, NULL, O_INIT },
+		{ "nsm", required_argument, NULL, O_NSM },
+		{ "blobs", required_argument, NULL, O_BLOBS },
+		{ "arch", required_argument, NULL, O_ARCH },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "version", required_argument, NULL, O_VERSION },
+		{ "metadata", required_argument, NULL, O_METADATA },
+		{ "signing-certificate", required_argument, NULL, O_CERT },
+		{ "private-key", required_argument, NULL, O_KEY },
+		{ "pcrs", required_argument, NULL, O_PCRS },
+		{ "help", no_argument, NULL, 'h' },
+		TREEOPTS_LONG,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	/* '+': stop at the first word that is not an option; the command
+	 * must come after "--" */
+	while ((c = getopt_long(argc, argv, "+:o:h", options, NULL)) != -1) {
+		if (treeopts_option(&a->tree, c, optarg))
+			continue;
+		switch (c) {
+		case 'o': a->output = optarg; break;
+		case O_KERNEL: a->kernel = optarg; break;
+		case O_KCONFIG: a->kconfig = optarg; break;
+		case O_CMDLINE: a->cmdline = optarg; break;
+		case O_INIT: a->init = optarg; break;
+		case O_NSM: a->nsm = optarg; break;
+		case O_BLOBS: a->blobs = optarg; break;
+		case O_ARCH: a->arch = optarg; break;
+		case O_NAME: a->id.image_name = optarg; break;
+		case O_VERSION: a->id.image_version = optarg; break;
+		case O_METADATA: a->metadata = optarg; break;
+		case O_CERT: a->cert = optarg; break;
+		case O_KEY: a->key = optarg; break;
+		case O_PCRS: a->pcrs = optarg; break;
+		case 'h': return -1;
+		default: return option_error("build", usage, c, argv);
+		}
+	}
+	a->tree.cmd = argv + optind;
+	a->tree.ncmd = (size_t)(argc - optind);
+	if (optind > 0 && strcmp(argv[optind - 1], "--") && optind < argc)
+		return usage_error("build", usage, "unexpected argument '%s' "
+				   "(the command goes after --)", argv[optind]);
+	if (!a->output)
+		return usage_error("build", usage, "--output is required");
+	if (!a->cert != !a->key)
+		return usage_error("build", usage, "--signing-certificate and "
+				   "--private-key go together");
+	return 0;
+}
+
+/* A file of the blob folder, if it exists. */
+static const char *blob(struct args *a, int slot, const char *name)
+{
+	struct stat st;
+
+	if (asprintf(&a->owned[slot], "%s/%s", a->blobs, name) < 0) {
+		a->owned[slot] = NULL;
+		return NULL;
+	}
+	return stat(a->owned[slot], &st) == 0 ? a->owned[slot] : NULL;
+}
+
+static int use_blobs(struct args *a, bool arm, struct ek_error *err)
+{
+	const char *kname = arm ? "Image" : "bzImage";
+	char cfg[16];
+	const char *p;
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	snprintf(cfg, sizeof(cfg), "%s.config", kname);
+	if (!a->kernel && !(a->kernel = blob(a, 0, kname)))
+		return ek_fail(err, EK_EIO, "'%s': no %s in the blob folder",
+			       a->blobs, kname);
+	if (!a->kconfig)
+		a->kconfig = blob(a, 1, cfg);
+	if (!a->init)
+		a->init = blob(a, 2, "init");
+	if (!a->nsm)
+		a->nsm = blob(a, 3, "nsm.ko");
+	if (a->cmdline)
+		return 0;
+	if (!(p = blob(a, 4, "cmdline")))
+		return 0;
+	r = io_read_small_file(p, 1u << 20, &buf, &len, err);
+	if (r)
+		return r;
+	/* trimmed as nitro-cli trims it */
+	while (len && strchr(" \t\n\v\f\r", buf[len - 1]) && buf[len - 1])
+		buf[--len] = '\0';
+	a->cmdline_buf = (char *)buf;
+	a->cmdline = a->cmdline_buf + strspn(a->cmdline_buf, " \t\n\v\f\r");
+	return 0;
+}
+
+/* eifkit's own init for the arch: beside an installed binary in
+ * ../libexec/eifkit/, or in the build tree's init/ folder. */
+static char *default_init(const char *arch)
+{
+	char exe[4096], *slash, *path = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *const where[] = { "/../libexec/eifkit/init-", "/init/init-" };
+	struct stat st;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+		if (asprintf(&path, "%s%s%s", exe, where[i], arch) < 0)
+			return NULL;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			return path;
+		free(path);
+	}
+	return NULL;
+}
+
+static void release(struct args *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(a->owned); i++)
+		free(a->owned[i]);
+	free(a->cmdline_buf);
+	treeopts_release(&a->tree);
+}
+
+/* The default ImageName: the first --rootfs folder's name. */
+static const char *default_name(const struct args *a, char *buf, size_t size)
+{
+	for (size_t i = 0; i < a->tree.ninputs; i++) {
+		const char *d = a->tree.inputs[i];
+		size_t len;
+
+		if (d[0] != 'd')
+			continue;
+		d += 2;
+		len = strlen(d);
+		while (len > 1 && d[len - 1] == '/')
+			len--;
+		snprintf(buf, size, "%.*s", (int)len, d);
+		d = strrchr(buf, '/');
+		if (d && d[1])
+			memmove(buf, d + 1, strlen(d + 1) + 1);
+		if (strcmp(buf, ".") && strcmp(buf, "..") && strcmp(buf, "/"))
+			return buf;
+	}
+	return "enclave";
+}
+
+struct job {
+	struct ramdisk sys, user;
+	struct strbuf meta;
+	struct json_value *custom;
+	struct ek_signer *signer;
+	struct io_outfile pcrs;
+	char *init_owned, *os, *kver;
+	int kernel_fd;
+	struct eif_wsection sec[5];
+	struct eif_write_opts wo;
+};
+
+static int prepare(struct args *a, struct job *j, struct ek_error *err)
+{
+	struct app_config app;
+	char time_buf[40], name_buf[256];
+	bool arm;
+	uint64_t ksize;
+	int r;
+
+	if ((r = cli_parse_arch(a->arch, &j->wo.flags, err)))
+		return r;
+	arm = j->wo.flags & EIF_FLAG_ARM64;
+	if (a->blobs && (r = use_blobs(a, arm, err)))
+		return r;
+	if (!a->kernel)
+		return ek_fail(err, EK_EINVAL, "no kernel: give --kernel or --blobs");
+	if (!a->init && !(a->init = j->init_owned =
+			  default_init(arm ? "aarch64" : "x86_64")))
+		return ek_fail(err, EK_EINVAL, "no init: give --init (eifkit's "
+			       "own init for %s is not installed)",
+			       arm ? "aarch64" : "x86_64");
+	if (!a->cmdline)
+		a->cmdline = arm ? default_cmdline_arm : default_cmdline_x86;
+	if ((a->metadata && (r = metadata_load_custom(a->metadata, &j->custom, err))) ||
+	    (r = cli_fill_identity(&a->id, default_name(a, name_buf, sizeof(name_buf)),
+				   a->kconfig, time_buf, sizeof(time_buf),
+				   &j->os, &j->kver, err)) ||
+	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
+	    (r = treeopts_build(&a->tree, "build", &app, err)) ||
+	    (r = ramdisk_system(&j->sys, a->init, a->nsm, err)) ||
+	    (r = ramdisk_user(&j->user, &a->tree.tree, &app,
+			      a->tree.scan.mtime, err)) ||
+	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
+		return r;
+	a->id.custom = j->custom;
+	metadata_serialize(&a->id, &j->meta);
+	if (!strbuf_ok(&j->meta))
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	j->kernel_fd = io_open_input(a->kernel, &ksize, err);
+	if (j->kernel_fd < 0)
+		return j->kernel_fd;
+	j->sec[0].type = EIF_SEC_KERNEL;
+	eif_source_file(&j->sec[0].src, a->kernel, j->kernel_fd,
+			ksize == UINT64_MAX ? EIF_LEN_TO_EOF : ksize);
+	j->sec[1].type = EIF_SEC_CMDLINE;
+	eif_source_mem(&j->sec[1].src, "cmdline", a->cmdline, strlen(a->cmdline));
+	j->sec[2].type = EIF_SEC_METADATA;
+	eif_source_mem(&j->sec[2].src, "metadata", j->meta.buf, j->meta.len);
+	j->sec[3].type = j->sec[4].type = EIF_SEC_RAMDISK;
+	eif_source_mem(&j->sec[3].src, "system ramdisk", NULL, 0);
+	j->sec[3].src.read = cpio_writer_read;
+	j->sec[3].src.ctx = j->sys.w;
+	eif_source_mem(&j->sec[4].src, "user ramdisk", NULL, 0);
+	j->sec[4].src.read = cpio_writer_read;
+	j->sec[4].src.ctx = j->user.w;
+	j->wo.signer = j->signer;
+	return a->pcrs ? io_outfile_open(&j->pcrs, a->pcrs, err) : 0;
+}
+
+static int build(struct args *a, struct ek_error *err)
+{
+	struct job j;
+	struct eif_write_result res;
+	int r;
+
+	memset(&j, 0, sizeof(j));
+	j.kernel_fd = -1;
+	j.pcrs.fd = -1;
+	strbuf_init(&j.meta);
+	r = prepare(a, &j, err);
+	if (r == 0)
+		r = eif_write(a->output, j.sec, 5, &j.wo, &res, err);
+	if (r == 0)
+		r = cli_emit(&j.pcrs, &res, err);
+	io_outfile_abort(&j.pcrs);
+	if (j.kernel_fd >= 0)
+		close(j.kernel_fd);
+	ramdisk_release(&j.sys);
+	ramdisk_release(&j.user);
+	strbuf_release(&j.meta);
+	json_free(j.custom);
+	signer_free(j.signer);
+	free(j.init_owned);
+	free(j.os);
+	free(j.kver);
+	return r;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct args a;
+	struct ek_error err;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	if (treeopts_init(&a.tree, argc)) {
+		fprintf(stderr, "eifkit build: out of memory\n");
+		return 1;
+	}
+	r = parse(argc, argv, &a);
+	if (r < 0)
+		r = print_help(help);
+	else if (r == 0 && build(&a, &err))
+		r = report("build", &err);
+	release(&a);
+	return r;
+}

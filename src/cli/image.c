@@ -1,0 +1,96 @@
+/* image.c: what assemble and build share: the arch flag, the metadata
+ * defaults and the measurements they print. */
+#include "internal.h"
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "eif.h"
+#include "io.h"
+#include "metadata.h"
+
+const char *cli_base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err)
+{
+	if (!arch || !strcmp(arch, "x86_64"))
+		*flags = 0;
+	else if (!strcmp(arch, "aarch64"))
+		*flags = EIF_FLAG_ARM64;
+	else
+		return ek_fail(err, EK_EINVAL, "--arch '%s': unknown architecture "
+			       "(x86_64 or aarch64)", arch);
+	return 0;
+}
+
+/* Fill the identity's defaults: reproducible ones where eif_build uses
+ * the clock or its own name. Explicit flags beat --kernel-config. */
+int cli_fill_identity(struct eif_identity *id, const char *default_name,
+		      const char *kconfig, char *time_buf, size_t time_size,
+		      char **os, char **kver, struct ek_error *err)
+{
+	int ret;
+
+	if (kconfig) {
+		ret = metadata_kernel_config(kconfig, os, kver, err);
+		if (ret)
+			return ret;
+		if (!id->operating_system)
+			id->operating_system = *os;
+		if (!id->kernel_version)
+			id->kernel_version = *kver;
+	}
+	if (id->build_time && !metadata_is_rfc3339(id->build_time))
+		return ek_fail(err, EK_EINVAL, "--build-time '%s': not an RFC 3339 "
+			       "date-time (like 2024-01-01T00:00:00+00:00)",
+			       id->build_time);
+	if (!id->build_time) {
+		ret = metadata_default_build_time(time_buf, time_size, err);
+		if (ret)
+			return ret;
+		id->build_time = time_buf;
+	}
+	if (!id->image_name)
+		id->image_name = default_name;
+	if (!id->image_version)
+		id->image_version = "1.0";
+	if (!id->build_tool)
+		id->build_tool = "eifkit";
+	if (!id->build_tool_version)
+		id->build_tool_version = EIFKIT_VERSION;
+	if (!id->operating_system)
+		id->operating_system = "OS";
+	if (!id->kernel_version)
+		id->kernel_version = "kernel";
+	return 0;
+}
+
+int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,
+		struct ek_error *err)
+{
+	struct json_value *m = measurements_json(res->pcr,
+						 res->is_signed ? res->pcr8 : NULL);
+	struct json_value *top = json_new_object();
+	int ret = 0;
+
+	if (!m || !top) {
+		json_free(m);
+		json_free(top);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	if (pcrs->fd >= 0)
+		ret = write_json_outfile(pcrs, m, err);
+	if (ret == 0 && json_object_push(top, "Measurements", json_clone(m)))
+		ret = ek_fail(err, EK_ENOMEM, "out of memory");
+	if (ret == 0 && print_json(top))
+		ret = ek_fail(err, EK_EIO, "cannot write to stdout");
+	json_free(m);
+	json_free(top);
+	return ret;
+}
+

@@ -1,0 +1,323 @@
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpio.h"
+#include "io.h"
+
+#define HDR_LEN 110
+
+enum phase { P_HEADER, P_DATA, P_PAD, P_TRAILER, P_END_PAD, P_DONE };
+
+struct link_state {
+	uint32_t ino;   /* of the first member; 0 until it is written */
+	uint32_t count; /* members in the archive */
+};
+
+struct cpio_writer {
+	const struct cpio_member *m;
+	size_t n, i;
+	enum phase phase;
+	uint64_t off;            /* bytes produced */
+	uint32_t ino;            /* next inode number */
+	/* the header + name of the current entry, being copied out */
+	uint8_t *hdr;
+	size_t hdr_len, hdr_pos, hdr_alloc;
+	/* the current entry's data */
+	int fd;
+	const uint8_t *mem;
+	uint64_t data_len, data_pos;
+	const char *data_name;
+	struct link_state *links;
+	uint32_t groups;
+};
+
+static const uint32_t type_bits[] = {
+	[TREE_REG] = S_IFREG, [TREE_DIR] = S_IFDIR, [TREE_LNK] = S_IFLNK,
+	[TREE_CHR] = S_IFCHR, [TREE_BLK] = S_IFBLK, [TREE_FIFO] = S_IFIFO,
+};
+
+int cpio_writer_new(const struct cpio_member *members, size_t n,
+		    uint32_t groups, struct cpio_writer **ret,
+		    struct ek_error *err)
+{
+	struct cpio_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	w->links = calloc(groups ? groups : 1, sizeof(*w->links));
+	if (!w->links) {
+		free(w);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	w->m = members;
+	w->n = n;
+	w->groups = groups;
+	w->ino = CPIO_INO_START;
+	w->fd = -1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t g = members[i].e->link_group;
+
+		if (g && g < groups)
+			w->links[g].count++;
+	}
+	*ret = w;
+	return 0;
+}
+
+void cpio_writer_free(struct cpio_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->hdr);
+	free(w->links);
+	free(w);
+}
+
+uint64_t cpio_writer_offset(const struct cpio_writer *w)
+{
+	return w->off;
+}
+
+static size_t pad4(uint64_t n)
+{
+	return (size_t)((4 - (n & 3)) & 3);
+}
+
+/* Format header + name + padding into w->hdr. */
+static int set_header(struct cpio_writer *w, const char *prefix,
+		      const char *name, uint32_t ino, uint32_t mode,
+		      const struct tree_entry *e, uint32_t nlink,
+		      uint64_t filesize, struct ek_error *err)
+{
+	size_t plen = strlen(prefix), nlen = strlen(name);
+	size_t namesize = plen + nlen + 1;
+	size_t total = HDR_LEN + namesize + pad4(HDR_LEN + namesize);
+	int64_t mtime = e ? e->mtime : 0;
+
+	if (namesize - 1 > TREE_PATH_MAX)
+		return ek_fail(err, EK_EFORMAT, "'%s%s': name longer than %d "
+			       "bytes", prefix, name, TREE_PATH_MAX);
+	if (mtime < 0 || mtime > 0xFFFFFFFFLL)
+		return ek_fail(err, EK_EFORMAT, "'%s%s': mtime %lld does not fit "
+			       "newc's 32-bit field", prefix, name,
+			       (long long)mtime);
+	if (total > w->hdr_alloc) {
+		uint8_t *p = realloc(w->hdr, total);
+
+		if (!p)
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		w->hdr = p;
+		w->hdr_alloc = total;
+	}
+	snprintf((char *)w->hdr, HDR_LEN + 1,
+		 "070701"                      /* magic */
+		 "%08x%08x%08x%08x%08x"        /* ino mode uid gid nlink */
+		 "%08x%08x"                    /* mtime filesize */
+		 "%08x%08x%08x%08x"            /* devmajor devminor rdevmajor rdevminor */
+		 "%08x%08x",                   /* namesize check */
+		 ino, mode, e ? e->uid : 0, e ? e->gid : 0, nlink,
+		 (uint32_t)mtime, (uint32_t)filesize, 3u, 1u,
+		 e ? e->rdev_major : 0, e ? e->rdev_minor : 0,
+		 (uint32_t)namesize, 0u);
+	memcpy(w->hdr + HDR_LEN, prefix, plen);
+	memcpy(w->hdr + HDR_LEN + plen, name, nlen);
+	memset(w->hdr + HDR_LEN + plen + nlen, 0, total - HDR_LEN - plen - nlen);
+	w->hdr_len = total;
+	w->hdr_pos = 0;
+	return 0;
+}
+
+static int open_data(struct cpio_writer *w, const struct tree_entry *e,
+		     struct ek_error *err)
+{
+	w->mem = NULL;
+	w->data_name = e->src ? e->src : e->path;
+	if (e->type == TREE_LNK) {
+		w->mem = (const uint8_t *)e->link;
+		return 0;
+	}
+	if (e->data || w->data_len == 0) {
+		w->mem = e->data;
+		return 0;
+	}
+	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (w->fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
+	posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
+/* Prepare the header (and data source) of member i. */
+static int start_member(struct cpio_writer *w, struct ek_error *err)
+{
+	const struct cpio_member *m = &w->m[w->i];
+	const struct tree_entry *e = m->e;
+	uint32_t ino = w->ino++, nlink = e->type == TREE_DIR ? 2 : 1;
+	uint64_t size = 0;
+	int ret;
+
+	if (e->type == TREE_REG)
+		size = e->size;
+	else if (e->type == TREE_LNK)
+		size = strlen(e->link);
+	if (e->type == TREE_REG && e->link_group && e->link_group < w->groups) {
+		struct link_state *l = &w->links[e->link_group];
+
+		nlink = l->count;
+		if (l->ino)
+			ino = l->ino, size = 0; /* data went with the first */
+		else
+			l->ino = ino;
+	}
+	if (size > TREE_FILE_MAX)
+		return ek_fail(err, EK_ELIMIT, "'%s': 4 GiB or larger, which "
+			       "newc cannot hold", e->src ? e->src : e->path);
+	ret = set_header(w, m->prefix, e->path, ino,
+			 type_bits[e->type] | (e->mode & 07777), e, nlink,
+			 size, err);
+	w->data_len = size;
+	w->data_pos = 0;
+	return ret ? ret : open_data(w, e, err);
+}
+
+static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
+		     size_t *got, struct ek_error *err)
+{
+	ssize_t n = io_read_full(w->fd, buf, want);
+
+	if (n < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->data_name);
+	if ((size_t)n < want)
+		return ek_fail(err, EK_EIO, "'%s': file shrank while being read",
+			       w->data_name);
+	*got = (size_t)n;
+	return 0;
+}
+
+static int finish_file(struct cpio_writer *w, struct ek_error *err)
+{
+	uint8_t b;
+	ssize_t n;
+
+	if (w->fd < 0)
+		return 0;
+	n = io_read_full(w->fd, &b, 1);
+	close(w->fd);
+	w->fd = -1;
+	if (n != 0)
+		return ek_fail(err, EK_EIO, "'%s': file grew while being read",
+			       w->data_name);
+	return 0;
+}
+
+/* Copy data bytes of the current entry. */
+static int emit_data(struct cpio_writer *w, uint8_t *buf, size_t cap,
+		     size_t *got, struct ek_error *err)
+{
+	uint64_t left = w->data_len - w->data_pos;
+	size_t want = left < cap ? (size_t)left : cap;
+	int ret = 0;
+
+	if (w->fd >= 0)
+		ret = read_file(w, buf, want, got, err);
+	else {
+		memcpy(buf, w->mem + w->data_pos, want);
+		*got = want;
+	}
+	w->data_pos += *got;
+	return ret;
+}
+
+/* One step of the state machine; returns bytes placed in buf. */
+static int step(struct cpio_writer *w, uint8_t *buf, size_t cap, size_t *got,
+		struct ek_error *err)
+{
+	static const uint8_t zeros[CPIO_PAD];
+	size_t n = 0;
+	int ret = 0;
+
+	switch (w->phase) {
+	case P_HEADER:
+		if (w->hdr_pos == w->hdr_len) {
+			if (w->i == w->n) {
+				w->phase = P_TRAILER;
+				return 0;
+			}
+			if ((ret = start_member(w, err)))
+				return ret;
+		}
+		n = w->hdr_len - w->hdr_pos < cap ? w->hdr_len - w->hdr_pos : cap;
+		memcpy(buf, w->hdr + w->hdr_pos, n);
+		w->hdr_pos += n;
+		if (w->hdr_pos == w->hdr_len)
+			w->phase = P_DATA;
+		break;
+	case P_DATA:
+		if (w->data_pos < w->data_len)
+			ret = emit_data(w, buf, cap, &n, err);
+		if (ret == 0 && w->data_pos == w->data_len) {
+			ret = finish_file(w, err);
+			w->phase = P_PAD;
+		}
+		break;
+	case P_PAD:
+		n = pad4(w->off); /* data ends 4-aligned */
+		n = n < cap ? n : cap;
+		memcpy(buf, zeros, n);
+		if (pad4(w->off + n) == 0) {
+			w->i++;
+			w->phase = P_HEADER;
+			w->hdr_pos = w->hdr_len = 0;
+		}
+		break;
+	case P_TRAILER:
+		if (w->hdr_pos == w->hdr_len && w->hdr_len == 0) {
+			ret = set_header(w, "", "TRAILER!!!", w->ino++, 0, NULL, 1,
+					 0, err);
+			if (ret)
+				return ret;
+		}
+		n = w->hdr_len - w->hdr_pos < cap ? w->hdr_len - w->hdr_pos : cap;
+		memcpy(buf, w->hdr + w->hdr_pos, n);
+		w->hdr_pos += n;
+		if (w->hdr_pos == w->hdr_len)
+			w->phase = P_END_PAD;
+		break;
+	case P_END_PAD:
+		n = (size_t)((CPIO_PAD - w->off % CPIO_PAD) % CPIO_PAD);
+		n = n < cap ? n : cap;
+		memcpy(buf, zeros, n);
+		if ((w->off + n) % CPIO_PAD == 0)
+			w->phase = P_DONE;
+		break;
+	case P_DONE:
+		break;
+	}
+	w->off += n;
+	*got = n;
+	return ret;
+}
+
+int cpio_writer_read(void *writer, uint8_t *buf, size_t cap, size_t *got,
+		     struct ek_error *err)
+{
+	struct cpio_writer *w = writer;
+	size_t done = 0;
+
+	while (done < cap && w->phase != P_DONE) {
+		size_t n = 0;
+		int ret = step(w, buf + done, cap - done, &n, err);
+
+		if (ret)
+			return ret;
+		done += n;
+	}
+	*got = done;
+	return 0;
+}

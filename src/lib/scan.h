@@ -1,0 +1,37 @@
+/* scan.h: turn folders and single files into tree entries.
+ *
+ * Reading a folder never follows symlinks, records every file type the
+ * cpio format holds (regular files, directories, symlinks with their
+ * target verbatim, character and block devices, FIFOs), groups hard links
+ * by (device, inode), and normalises owners and mtimes unless asked not
+ * to. Sockets are skipped and xattrs (file capabilities included) cannot
+ * be stored: both are counted for the caller to report. */
+#ifndef EIFKIT_LIB_SCAN_H
+#define EIFKIT_LIB_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "tree.h"
+
+struct scan_opts {
+	bool keep_owners;      /* else uid/gid 0 */
+	bool keep_mtimes;      /* else mtime = the value below */
+	int64_t mtime;
+	/* filled by the scan: */
+	unsigned long sockets;      /* skipped */
+	unsigned long xattr_files;  /* files whose xattrs were dropped */
+	char first_socket[256];     /* one example, for the message */
+};
+
+/* Add everything below root (not root itself) to t. */
+int scan_dir(struct tree *t, const char *root, struct scan_opts *o,
+	     struct ek_error *err);
+
+/* Add one file: spec is SRC:DEST[:MODE] (MODE octal). SRC is followed if
+ * it is a symlink and must be a regular file. */
+int scan_file_spec(struct tree *t, const char *spec, struct scan_opts *o,
+		   struct ek_error *err);
+
+#endif

@@ -1,0 +1,312 @@
+#include "internal.h"
+
+#include "tree.h"
+
+void tree_init(struct tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->next_group = 1;
+}
+
+static void entry_release(struct tree_entry *e)
+{
+	free(e->path);
+	free(e->link);
+	free(e->src);
+	free(e->data);
+}
+
+void tree_release(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		entry_release(&t->e[i]);
+	free(t->e);
+	tree_init(t);
+}
+
+int tree_path_normalise(const char *in, char **ret, struct ek_error *err)
+{
+	size_t len = strlen(in), o = 0;
+	char *out = malloc(len + 1);
+	const char *p = in;
+
+	if (!out)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	while (*p) {
+		const char *s = p;
+		size_t n;
+
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - s);
+		if (*p)
+			p++;
+		if (n == 0 || (n == 1 && s[0] == '.' && o == 0))
+			continue; /* "//", leading "/" or "./" */
+		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
+			free(out);
+			return ek_fail(err, EK_EUNSAFE, "'%s': '%.*s' is not allowed "
+				       "in a path", in, (int)n, s);
+		}
+		if (o)
+			out[o++] = '/';
+		memcpy(out + o, s, n);
+		o += n;
+	}
+	out[o] = '\0';
+	if (o == 0 || o > TREE_PATH_MAX) {
+		free(out);
+		return ek_fail(err, EK_EFORMAT, o ? "'%.64s...': path longer "
+			       "than %d bytes" : "'%s': empty path", in,
+			       TREE_PATH_MAX);
+	}
+	*ret = out;
+	return 0;
+}
+
+int tree_add(struct tree *t, struct tree_entry *e, struct ek_error *err)
+{
+	if (t->n == t->alloc) {
+		size_t na = t->alloc ? t->alloc * 2 : 256;
+		struct tree_entry *ne = realloc(t->e, na * sizeof(*ne));
+
+		if (!ne)
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		t->e = ne;
+		t->alloc = na;
+	}
+	e->seq = t->next_seq++;
+	t->e[t->n++] = *e;
+	return 0;
+}
+
+uint32_t tree_new_group(struct tree *t)
+{
+	return t->next_group++;
+}
+
+/* Byte order of paths, then insertion order. */
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct tree_entry *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Keep the last entry of each path. */
+static void dedupe(struct tree *t)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (i + 1 < t->n && !strcmp(t->e[i].path, t->e[i + 1].path)) {
+			entry_release(&t->e[i]);
+			continue;
+		}
+		t->e[o++] = t->e[i];
+	}
+	t->n = o;
+}
+
+/* Walk the listed ancestors of e[i] (every one comes earlier in the
+ * sorted list). A non-directory ancestor added after e[i] replaced the
+ * directory e[i] was in: e[i] is hidden (return 1). One added before e[i]
+ * means e[i] was put below a file: an error. */
+static int hidden(const struct tree *t, size_t i, struct ek_error *err)
+{
+	/* a copy: cutting e[i].path itself would let the search find e[i] */
+	char *path = strdup(t->e[i].path);
+	int r = 0;
+
+	if (!path)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	for (char *s = strchr(path, '/'); s && r == 0; s = strchr(s + 1, '/')) {
+		struct tree_entry *a;
+
+		*s = '\0';
+		a = tree_find(t, path);
+		*s = '/';
+		if (!a || a->type == TREE_DIR)
+			continue;
+		if (a->seq > t->e[i].seq)
+			r = 1;
+		else
+			r = ek_fail(err, EK_EFORMAT, "'%s': '%s' is not a "
+				    "directory", path, a->path);
+	}
+	free(path);
+	return r;
+}
+
+static int drop_hidden(struct tree *t, struct ek_error *err)
+{
+	size_t o = 0;
+	uint8_t *gone = calloc(t->n ? t->n : 1, 1);
+
+	if (!gone)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++) {
+		int h = hidden(t, i, err);
+
+		if (h < 0) {
+			free(gone);
+			return h;
+		}
+		gone[i] = (uint8_t)h;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (gone[i])
+			entry_release(&t->e[i]);
+		else
+			t->e[o++] = t->e[i];
+	}
+	t->n = o;
+	free(gone);
+	return 0;
+}
+
+struct tree_entry *tree_find(const struct tree *t, const char *path)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->e[mid].path, path);
+
+		if (c == 0)
+			return &t->e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Length of the common directory prefix of a and b ("x/y/" of x/y/a, x/y/b). */
+static size_t common_dir(const char *a, const char *b)
+{
+	size_t n = 0, i = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/')
+			n = i + 1;
+		i++;
+	}
+	if (!a[i] && b[i] == '/')
+		n = i + 1; /* a is a parent of b */
+	return n;
+}
+
+struct pathlist {
+	char **p;
+	size_t n, alloc;
+};
+
+static int pathlist_push(struct pathlist *l, const char *s, size_t len)
+{
+	char *c;
+
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? 2 * l->alloc : 16;
+		char **np = realloc(l->p, na * sizeof(*np));
+
+		if (!np)
+			return -1;
+		l->p = np;
+		l->alloc = na;
+	}
+	c = strndup(s, len);
+	if (!c)
+		return -1;
+	l->p[l->n++] = c;
+	return 0;
+}
+
+/* Collect the parents no entry describes; ancestors shared with the
+ * previous path were handled with it. */
+static int missing_parents(const struct tree *t, struct pathlist *miss)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const char *path = t->e[i].path;
+		size_t from = i ? common_dir(t->e[i - 1].path, path) : 0;
+
+		for (const char *s = strchr(path + from, '/'); s;
+		     s = strchr(s + 1, '/')) {
+			char *pre = strndup(path, (size_t)(s - path));
+			int found;
+
+			if (!pre)
+				return -1;
+			found = tree_find(t, pre) != NULL;
+			free(pre);
+			if (!found && pathlist_push(miss, path, (size_t)(s - path)))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int add_parents(struct tree *t, int64_t mtime, struct ek_error *err)
+{
+	struct pathlist miss = { 0 };
+	int ret = 0;
+
+	if (missing_parents(t, &miss))
+		ret = ek_fail(err, EK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < miss.n; i++) {
+		struct tree_entry d;
+
+		memset(&d, 0, sizeof(d));
+		d.path = miss.p[i];
+		miss.p[i] = NULL;
+		d.type = TREE_DIR;
+		d.mode = 0755;
+		d.mtime = mtime;
+		if (ret == 0 && (ret = tree_add(t, &d, err)) == 0)
+			continue;
+		free(d.path);
+	}
+	for (size_t i = 0; i < miss.n; i++)
+		free(miss.p[i]);
+	free(miss.p);
+	if (ret == 0 && miss.n) {
+		qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
+		dedupe(t);
+	}
+	return ret;
+}
+
+/* A group whose other members were replaced is a plain file again. */
+static void single_links(struct tree *t)
+{
+	uint32_t *count = calloc(t->next_group, sizeof(*count));
+
+	if (!count)
+		return; /* harmless: nlink then counts the members present */
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].link_group < t->next_group)
+			count[t->e[i].link_group]++;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].link_group && t->e[i].link_group < t->next_group &&
+		    count[t->e[i].link_group] < 2)
+			t->e[i].link_group = 0;
+	free(count);
+}
+
+int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err)
+{
+	int ret;
+
+	qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
+	dedupe(t);
+	ret = drop_hidden(t, err);
+	if (ret == 0)
+		ret = add_parents(t, dir_mtime, err);
+	if (ret == 0)
+		single_links(t);
+	return ret;
+}

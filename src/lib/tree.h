@@ -1,0 +1,67 @@
+/* tree.h: the root filesystem as a sorted list of entries (DESIGN.md,
+ * "tree"). Every input kind (folders, single files, container layers)
+ * becomes a tree; the ramdisk layouts and the cpio writer take it from
+ * there. Paths are relative, '/'-separated, without leading or trailing
+ * '/', with no empty, "." or ".." components. */
+#ifndef EIFKIT_LIB_TREE_H
+#define EIFKIT_LIB_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define TREE_PATH_MAX 4095 /* bytes of a name in the archive, NUL excluded */
+#define TREE_FILE_MAX 0xFFFFFFFFULL /* newc's 8-hex-digit size field */
+
+enum tree_type { TREE_REG, TREE_DIR, TREE_LNK, TREE_CHR, TREE_BLK, TREE_FIFO };
+
+struct tree_entry {
+	char *path;            /* owned */
+	enum tree_type type;
+	uint32_t mode;         /* permission bits, setuid/setgid/sticky (07777) */
+	uint32_t uid, gid;
+	int64_t mtime;
+	uint32_t rdev_major, rdev_minor;
+	uint64_t size;         /* regular files */
+	char *link;            /* symlink target, owned */
+	char *src;             /* regular files: host path of the content ... */
+	uint8_t *data;         /* ... or the content itself (owned) */
+	uint32_t link_group;   /* hard links share a non-zero group */
+	uint64_t seq;          /* insertion order: later inputs win */
+};
+
+struct tree {
+	struct tree_entry *e;
+	size_t n, alloc;
+	uint64_t next_seq;
+	uint32_t next_group;
+};
+
+void tree_init(struct tree *t);
+void tree_release(struct tree *t);
+
+/* Check and normalise a path given by a user or an archive: strip leading
+ * "/" and "./", collapse "//" and trailing "/"; refuse "..", "." inside,
+ * NUL, empty results and names over TREE_PATH_MAX. *ret is malloc'd. */
+int tree_path_normalise(const char *in, char **ret, struct ek_error *err);
+
+/* Append an entry (fields copied; path/link/src/data ownership moves to
+ * the tree on success). */
+int tree_add(struct tree *t, struct tree_entry *e, struct ek_error *err);
+
+/* A fresh hard-link group number. */
+uint32_t tree_new_group(struct tree *t);
+
+/* Make the tree final: sort by path bytes, keep the last entry added for
+ * each path, drop entries below a path whose final entry is not a
+ * directory (an overlay replaced that directory), add missing parent
+ * directories (0755, 0:0, mtime given), and turn hard-link groups with a
+ * single remaining member back into plain files. */
+int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err);
+
+/* Find an entry by (normalised) path in a finished tree, or NULL. */
+struct tree_entry *tree_find(const struct tree *t, const char *path);
+
+#endif
