@@ -10,7 +10,7 @@ MANDIR      ?= $(PREFIX)/share/man
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcrypto zlib
+PKGS        := libcrypto zlib libarchive json-c
 B           ?= build
 
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -3,7 +3,7 @@
 # are missing. As root it runs apt-get; otherwise through sudo when that
 # works without a password; otherwise it prints the one command to run.
 set -e
-PKGS="gcc make pkg-config libssl-dev zlib1g-dev clang
+PKGS="gcc make pkg-config musl-tools qemu-system-x86 qemu-system-arm busybox-static gcc-aarch64-linux-gnu libssl-dev zlib1g-dev libarchive-dev libjson-c-dev umoci skopeo clang
 libclang-rt-14-dev python3 python3-pytest openssl cpio time bc"
 
 missing=""

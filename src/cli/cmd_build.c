@@ -19,11 +19,13 @@
 
 static const char usage[] =
 	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"
+	"                    [--oci DIR[:REF] | --oci-archive TAR[:REF] | --docker-archive TAR[:REF]]\n"
 	"                    [--rootfs DIR ...] [--file SRC:DEST[:MODE] ...] [options]\n"
 	"                    [-- COMMAND [ARG ...]]\n";
 
 static const char help[] =
 	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"
+	"                    [--oci DIR[:REF] | --oci-archive TAR[:REF] | --docker-archive TAR[:REF]]\n"
 	"                    [--rootfs DIR ...] [--file SRC:DEST[:MODE] ...] [options]\n"
 	"                    [-- COMMAND [ARG ...]]\n"
 	"\n"
@@ -41,8 +43,15 @@ static const char help[] =
 	"  --blobs DIR                nitro-cli's blob folder: bzImage or Image,\n"
 	"                             its .config, cmdline, init, nsm.ko; explicit\n"
 	"                             flags win\n"
+	"  --oci DIR[:REF]            a container image: an OCI image layout,\n"
+	"  --oci-archive TAR[:REF]    an OCI archive,\n"
+	"  --docker-archive TAR[:REF] or what docker save writes; REF picks by\n"
+	"                             ref name or repo tag, --arch by platform\n"
+	"  --nitro-cli-compat         run the image's Cmd, or its Entrypoint if it\n"
+	"                             has no Cmd, as nitro-cli does (default:\n"
+	"                             Entrypoint followed by Cmd, as docker does)\n"
 	"  --rootfs DIR               a root filesystem folder; repeat: later ones\n"
-	"                             overlay earlier ones\n"
+	"                             overlay earlier ones (and an image)\n"
 	"  --file SRC:DEST[:MODE]     add one file (MODE octal)\n"
 	"  --entrypoint PROG          the command's first word\n"
 	"  -- COMMAND [ARG ...]       the words after it (the whole command when\n"
@@ -220,14 +229,15 @@ static void release(struct args *a)
 	treeopts_release(&a->tree);
 }
 
-/* The default ImageName: the first --rootfs folder's name. */
+/* The default ImageName: the name of the first image or --rootfs folder
+ * (an image's ":REF" included). */
 static const char *default_name(const struct args *a, char *buf, size_t size)
 {
 	for (size_t i = 0; i < a->tree.ninputs; i++) {
 		const char *d = a->tree.inputs[i];
 		size_t len;
 
-		if (d[0] != 'd')
+		if (d[0] == 'f')
 			continue;
 		d += 2;
 		len = strlen(d);
@@ -243,10 +253,30 @@ static const char *default_name(const struct args *a, char *buf, size_t size)
 	return "enclave";
 }
 
+/* DockerInfo: which image the EIF was built from (keys sorted, as serde
+ * sorts a map). */
+static int image_info(const struct oci_image *img, struct json_value **ret)
+{
+	const char *const keys[] = { "Architecture", "ConfigDigest",
+				     "ManifestDigest", "Os", "Ref" };
+	const char *const vals[] = { img->arch, img->config_digest,
+				     img->manifest_digest, img->os, img->ref };
+	struct json_value *o = json_new_object();
+
+	for (size_t i = 0; o && i < ARRAY_SIZE(keys); i++)
+		if (json_object_push(o, keys[i], vals[i] ? json_new_string(vals[i])
+							 : json_new_null())) {
+			json_free(o);
+			o = NULL;
+		}
+	*ret = o;
+	return o ? 0 : EK_ENOMEM;
+}
+
 struct job {
 	struct ramdisk sys, user;
 	struct strbuf meta;
-	struct json_value *custom;
+	struct json_value *custom, *docker;
 	struct ek_signer *signer;
 	struct io_outfile pcrs;
 	char *init_owned, *os, *kver;
@@ -266,6 +296,7 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	if ((r = cli_parse_arch(a->arch, &j->wo.flags, err)))
 		return r;
 	arm = j->wo.flags & EIF_FLAG_ARM64;
+	a->tree.goarch = arm ? "arm64" : "amd64";
 	if (a->blobs && (r = use_blobs(a, arm, err)))
 		return r;
 	if (!a->kernel)
@@ -288,6 +319,9 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 			      a->tree.scan.mtime, err)) ||
 	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
 		return r;
+	if (a->tree.have_image && (r = image_info(&a->tree.image, &j->docker)))
+		return ek_fail(err, r, "out of memory");
+	a->id.docker_info = j->docker;
 	a->id.custom = j->custom;
 	metadata_serialize(&a->id, &j->meta);
 	if (!strbuf_ok(&j->meta))
@@ -335,6 +369,7 @@ static int build(struct args *a, struct ek_error *err)
 	ramdisk_release(&j.user);
 	strbuf_release(&j.meta);
 	json_free(j.custom);
+	json_free(j.docker);
 	signer_free(j.signer);
 	free(j.init_owned);
 	free(j.os);

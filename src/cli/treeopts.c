@@ -1,6 +1,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "metadata.h"
@@ -10,6 +11,8 @@ int treeopts_init(struct treeopts *o, int argc)
 {
 	memset(o, 0, sizeof(*o));
 	tree_init(&o->tree);
+	o->stage.fd = -1;
+	o->goarch = "amd64";
 	o->inputs = calloc((size_t)argc + 1, sizeof(char *));
 	o->env = calloc((size_t)argc + 1, sizeof(char *));
 	return o->inputs && o->env ? 0 : -1;
@@ -25,6 +28,8 @@ void treeopts_release(struct treeopts *o)
 	free(o->env_built);
 	free(o->env_file_buf);
 	tree_release(&o->tree);
+	oci_image_release(&o->image);
+	stage_close(&o->stage);
 }
 
 static int add_input(struct treeopts *o, char kind, const char *arg)
@@ -51,8 +56,57 @@ int treeopts_option(struct treeopts *o, int c, char *arg)
 	case TO_WORKDIR: o->workdir = arg; return 1;
 	case TO_KEEP_OWNERS: o->keep_owners = true; return 1;
 	case TO_KEEP_MTIMES: o->keep_mtimes = true; return 1;
+	case TO_OCI: return add_input(o, 'o', arg);
+	case TO_OCI_ARCHIVE: return add_input(o, 'a', arg);
+	case TO_DOCKER_ARCHIVE: return add_input(o, 'k', arg);
+	case TO_NITRO_COMPAT: o->nitro_compat = true; return 1;
 	}
 	return 0;
+}
+
+/* "PATH[:REF]": the whole string when it names a file, else split at
+ * the last ':'. */
+static int split_ref(const char *arg, char **path, char **ref)
+{
+	const char *colon = strrchr(arg, ':');
+
+	*ref = NULL;
+	if (access(arg, F_OK) == 0 || !colon || colon == arg || !colon[1]) {
+		*path = strdup(arg);
+		return *path ? 0 : -1;
+	}
+	*path = strndup(arg, (size_t)(colon - arg));
+	*ref = strdup(colon + 1);
+	return *path && *ref ? 0 : -1;
+}
+
+static int load_image(struct treeopts *o, const char *in, struct ek_error *err)
+{
+	static const enum oci_kind kinds[] = { ['o' - 'a'] = OCI_LAYOUT,
+		['a' - 'a'] = OCI_ARCHIVE, ['k' - 'a'] = DOCKER_ARCHIVE };
+	enum oci_kind kind = kinds[in[0] - 'a'];
+	struct blobstore *bs = NULL;
+	char *path, *ref;
+	int r;
+
+	if (o->have_image)
+		return ek_fail(err, EK_EINVAL, "only one container image can be "
+			       "given");
+	if (split_ref(in + 2, &path, &ref))
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	r = blobstore_open(kind == OCI_LAYOUT ? 'd' : 't', path, &bs, err);
+	if (r == 0)
+		r = oci_resolve(bs, kind, ref, o->goarch, &o->image, err);
+	o->have_image = r == 0;
+	if (r == 0 && o->stage.fd < 0)
+		r = stage_open(&o->stage, err);
+	for (size_t i = 0; r == 0 && i < o->image.nlayers; i++)
+		r = layer_apply(&o->tree, &o->stage, bs, &o->image.layers[i],
+				&o->lopts, err);
+	blobstore_free(bs);
+	free(path);
+	free(ref);
+	return r;
 }
 
 static int scan_inputs(struct treeopts *o, int64_t mtime, struct ek_error *err)
@@ -62,12 +116,19 @@ static int scan_inputs(struct treeopts *o, int64_t mtime, struct ek_error *err)
 	o->scan.keep_owners = o->keep_owners;
 	o->scan.keep_mtimes = o->keep_mtimes;
 	o->scan.mtime = mtime;
+	o->lopts.keep_mtimes = o->keep_mtimes;
+	o->lopts.mtime = mtime;
 	for (size_t i = 0; r == 0 && i < o->ninputs; i++) {
-		if (o->inputs[i][0] == 'd')
-			r = scan_dir(&o->tree, o->inputs[i] + 2, &o->scan, err);
+		const char *in = o->inputs[i];
+
+		if (in[0] == 'd')
+			r = scan_dir(&o->tree, in + 2, &o->scan, err);
+		else if (in[0] == 'f')
+			r = scan_file_spec(&o->tree, in + 2, &o->scan, err);
 		else
-			r = scan_file_spec(&o->tree, o->inputs[i] + 2, &o->scan, err);
+			r = load_image(o, in, err);
 	}
+	o->scan.xattr_files += o->lopts.xattr_files;
 	return r ? r : tree_finish(&o->tree, mtime, err);
 }
 
@@ -138,11 +199,14 @@ static int build_env(struct treeopts *o, struct ek_error *err)
 
 	if (r)
 		return r;
-	o->env_built = calloc(nfile + o->nenv + 1, sizeof(char *));
+	o->env_built = calloc(o->image.env.n + nfile + o->nenv + 1,
+			      sizeof(char *));
 	if (!o->env_built) {
 		free(file_lines);
 		return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
+	for (size_t i = 0; i < o->image.env.n; i++)
+		env_set(o->env_built, &o->envc_built, o->image.env.v[i]);
 	for (size_t i = 0; i < nfile; i++)
 		env_set(o->env_built, &o->envc_built, file_lines[i]);
 	for (size_t i = 0; i < o->nenv; i++)
@@ -151,16 +215,42 @@ static int build_env(struct treeopts *o, struct ek_error *err)
 	return 0;
 }
 
+static void push_all(struct treeopts *o, char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		o->argv_built[o->argc_built++] = v[i];
+}
+
+/* Entrypoint followed by Cmd, as OCI runtimes run an image. --entrypoint
+ * replaces the image's Entrypoint and, as with docker run, drops its Cmd;
+ * words after -- replace Cmd. --nitro-cli-compat: Cmd if there is one,
+ * else Entrypoint, after the same replacements. */
 static int build_argv(struct treeopts *o, struct ek_error *err)
 {
-	o->argv_built = calloc(o->ncmd + 2, sizeof(char *));
+	const struct oci_strings *ie = &o->image.entrypoint, *ic = &o->image.cmd;
+	char *const *ep = o->entrypoint ? (char *const *)&o->entrypoint : ie->v;
+	size_t nep = o->entrypoint ? 1 : ie->n;
+	char *const *cmd = o->ncmd ? o->cmd : o->entrypoint ? NULL : ic->v;
+	size_t ncmd = o->ncmd ? o->ncmd : o->entrypoint ? 0 : ic->n;
+
+	o->argv_built = calloc(nep + ncmd + 1, sizeof(char *));
 	if (!o->argv_built)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	if (o->entrypoint)
-		o->argv_built[o->argc_built++] = (char *)o->entrypoint;
-	for (size_t i = 0; i < o->ncmd; i++)
-		o->argv_built[o->argc_built++] = o->cmd[i];
+	if (o->nitro_compat && ncmd)
+		push_all(o, cmd, ncmd);
+	else if (o->nitro_compat)
+		push_all(o, ep, nep);
+	else {
+		push_all(o, ep, nep);
+		push_all(o, cmd, ncmd);
+	}
 	return 0;
+}
+
+static bool root_user(const char *u)
+{
+	return !u || !*u || !strcmp(u, "0") || !strcmp(u, "root") ||
+	       !strncmp(u, "0:", 2) || !strncmp(u, "root:", 5);
 }
 
 int treeopts_build(struct treeopts *o, const char *cmd_name,
@@ -179,5 +269,11 @@ int treeopts_build(struct treeopts *o, const char *cmd_name,
 	app->env = (const char *const *)o->env_built;
 	app->envc = o->envc_built;
 	app->workdir = o->workdir;
+	if (!app->workdir && o->image.workdir && *o->image.workdir)
+		app->workdir = o->image.workdir;
+	if (o->have_image && !root_user(o->image.user))
+		fprintf(stderr, "eifkit %s: warning: the image's User is '%s', "
+			"but the enclave's init runs the app as root\n",
+			cmd_name, o->image.user);
 	return 0;
 }

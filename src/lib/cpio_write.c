@@ -28,6 +28,8 @@ struct cpio_writer {
 	size_t hdr_len, hdr_pos, hdr_alloc;
 	/* the current entry's data */
 	int fd;
+	int fd_owned;            /* opened here (else a stage file's fd) */
+	uint64_t fd_off;         /* where the data starts in a stage file */
 	const uint8_t *mem;
 	uint64_t data_len, data_pos;
 	const char *data_name;
@@ -72,7 +74,7 @@ void cpio_writer_free(struct cpio_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
+	if (w->fd >= 0 && w->fd_owned)
 		close(w->fd);
 	free(w->hdr);
 	free(w->links);
@@ -146,6 +148,13 @@ static int open_data(struct cpio_writer *w, const struct tree_entry *e,
 		w->mem = e->data;
 		return 0;
 	}
+	if (e->stage_fd > 0) {
+		w->fd = e->stage_fd;
+		w->fd_owned = 0;
+		w->fd_off = e->stage_off;
+		return 0;
+	}
+	w->fd_owned = 1;
 	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (w->fd < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
@@ -189,7 +198,9 @@ static int start_member(struct cpio_writer *w, struct ek_error *err)
 static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
 		     size_t *got, struct ek_error *err)
 {
-	ssize_t n = io_read_full(w->fd, buf, want);
+	ssize_t n = w->fd_owned ? io_read_full(w->fd, buf, want)
+				: io_pread_full(w->fd, buf, want,
+						w->fd_off + w->data_pos);
 
 	if (n < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->data_name);
@@ -207,6 +218,10 @@ static int finish_file(struct cpio_writer *w, struct ek_error *err)
 
 	if (w->fd < 0)
 		return 0;
+	if (!w->fd_owned) { /* a stage file: its bytes cannot change */
+		w->fd = -1;
+		return 0;
+	}
 	n = io_read_full(w->fd, &b, 1);
 	close(w->fd);
 	w->fd = -1;

@@ -8,7 +8,7 @@ void tree_init(struct tree *t)
 	t->next_group = 1;
 }
 
-static void entry_release(struct tree_entry *e)
+void tree_entry_release(struct tree_entry *e)
 {
 	free(e->path);
 	free(e->link);
@@ -19,7 +19,7 @@ static void entry_release(struct tree_entry *e)
 void tree_release(struct tree *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		entry_release(&t->e[i]);
+		tree_entry_release(&t->e[i]);
 	free(t->e);
 	tree_init(t);
 }
@@ -103,7 +103,7 @@ static void dedupe(struct tree *t)
 
 	for (size_t i = 0; i < t->n; i++) {
 		if (i + 1 < t->n && !strcmp(t->e[i].path, t->e[i + 1].path)) {
-			entry_release(&t->e[i]);
+			tree_entry_release(&t->e[i]);
 			continue;
 		}
 		t->e[o++] = t->e[i];
@@ -159,7 +159,7 @@ static int drop_hidden(struct tree *t, struct ek_error *err)
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		if (gone[i])
-			entry_release(&t->e[i]);
+			tree_entry_release(&t->e[i]);
 		else
 			t->e[o++] = t->e[i];
 	}

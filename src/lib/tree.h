@@ -27,7 +27,10 @@ struct tree_entry {
 	uint64_t size;         /* regular files */
 	char *link;            /* symlink target, owned */
 	char *src;             /* regular files: host path of the content ... */
-	uint8_t *data;         /* ... or the content itself (owned) */
+	uint8_t *data;         /* ... or the content itself (owned) ... */
+	int stage_fd;          /* ... or bytes at stage_off of this file, */
+	uint64_t stage_off;    /*   (a container layer's staged content, */
+	                       /*   not owned) when stage_fd > 0 */
 	uint32_t link_group;   /* hard links share a non-zero group */
 	uint64_t seq;          /* insertion order: later inputs win */
 };
@@ -50,6 +53,9 @@ int tree_path_normalise(const char *in, char **ret, struct ek_error *err);
 /* Append an entry (fields copied; path/link/src/data ownership moves to
  * the tree on success). */
 int tree_add(struct tree *t, struct tree_entry *e, struct ek_error *err);
+
+/* Free what an entry owns (for entries taken out of a tree). */
+void tree_entry_release(struct tree_entry *e);
 
 /* A fresh hard-link group number. */
 uint32_t tree_new_group(struct tree *t);

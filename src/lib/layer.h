@@ -1,0 +1,44 @@
+/* layer.h: apply container image layers (tar, tar+gzip, tar+zstd) to a
+ * tree, in order, with OCI whiteouts.
+ *
+ * File contents are copied once into a stage file: an unlinked temporary
+ * file (O_TMPFILE), so nothing is ever visible outside eifkit and nothing
+ * is left behind on any exit path, errors and signals included. Tree
+ * entries point into it; the cpio writer reads them from there.
+ *
+ * Hostile layers: names are normalised (a leading "/" or "./" dropped);
+ * ".." anywhere, a hard link to a path the image does not hold, and data
+ * shorter than the header says are errors that name the layer and entry;
+ * names that reach through a symlink are refused when the tree is
+ * finished; duplicate entries keep the last one. */
+#ifndef EIFKIT_LIB_LAYER_H
+#define EIFKIT_LIB_LAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blobstore.h"
+#include "error.h"
+#include "oci.h"
+#include "tree.h"
+
+struct stage {
+	int fd;
+	uint64_t size;
+};
+
+int stage_open(struct stage *st, struct ek_error *err);
+void stage_close(struct stage *st);
+
+struct layer_opts {
+	bool keep_mtimes;        /* else mtime below */
+	int64_t mtime;
+	unsigned long xattr_files; /* out: entries whose xattrs were dropped */
+};
+
+/* Verify the layer blob against its digest, then apply it to t. */
+int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
+		const struct oci_layer *l, struct layer_opts *o,
+		struct ek_error *err);
+
+#endif
