@@ -6,7 +6,6 @@ PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 DOCDIR      ?= $(PREFIX)/share/doc/eifkit
-MANDIR      ?= $(PREFIX)/share/man
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
@@ -92,7 +91,7 @@ bench: deps
 	@sh bench/run.sh $(B)/eifkit
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(B)/eifkit $(DESTDIR)$(BINDIR)/eifkit
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
