@@ -80,11 +80,11 @@ fuzz-run: $(B)/fuzz/fuzz_eif_read
 # gcc builds the binary and unit tests, clang the sanitizer ones: both
 # must be free of warnings.
 check: deps
-	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror all unit unit-asan e2e fuzz-replay
+	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror all unit unit-asan e2e fuzz-replay check-init
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/demo.sh $(B)/eifkit
+	@$(MAKE) --no-print-directory demo-run
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -195,13 +195,14 @@ static int use_blobs(struct args *a, bool arm, struct ek_error *err)
 	return 0;
 }
 
-/* eifkit's own init for the arch: beside an installed binary in
- * ../libexec/eifkit/, or in the build tree's init/ folder. */
+/* eifkit's own init for the arch: ../libexec/eifkit/init-ARCH beside an
+ * installed binary, or libexec/eifkit/init-ARCH in the build tree. */
 static char *default_init(const char *arch)
 {
 	char exe[4096], *slash, *path = NULL;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	const char *const where[] = { "/../libexec/eifkit/init-", "/init/init-" };
+	const char *const where[] = { "/../libexec/eifkit/init-",
+				      "/libexec/eifkit/init-" };
 	struct stat st;
 
 	if (n <= 0)
