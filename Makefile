@@ -80,7 +80,7 @@ fuzz-run: $(B)/fuzz/fuzz_eif_read
 # gcc builds the binary and unit tests, clang the sanitizer ones: both
 # must be free of warnings.
 check: deps
-	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror all unit unit-asan e2e fuzz-replay check-init
+	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror all unit unit-asan e2e fuzz-replay fuzz-replay-cpio check-init
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -132,7 +132,7 @@ def test_describe_custom_metadata_not_an_object(tmp_path):
     assert d["Metadata"]["CustomMetadata"] == ["a", 1]
 
 
-@pytest.mark.parametrize("cmd", ["assemble", "describe", "pcr", "sign", "verify"])
+@pytest.mark.parametrize("cmd", ["assemble", "describe", "ls", "pcr", "run", "sign", "verify"])
 def test_every_command_has_help(cmd):
     r = run(cmd, "--help")
     assert r.code == 0, r
