@@ -5,7 +5,10 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cpio_read.h"
 #include "eif.h"
+#include "io.h"
+#include "strbuf.h"
 #include "metadata.h"
 #include "sign.h"
 
@@ -19,7 +22,7 @@ static const char help[] =
 	"and Metadata (custom metadata merged in).\n"
 	"\n"
 	"  --text       a readable summary: arch, sections, PCRs, signature,\n"
-	"               metadata\n"
+	"               metadata, and the app init runs (cmd, env, workdir)\n"
 	"  -h, --help   this help\n";
 
 struct facts {
@@ -128,6 +131,104 @@ static struct json_value *describe_json(const struct facts *f)
 	return o;
 }
 
+#define APP_FILE_MAX (64u << 10)
+
+struct app_file {
+	const char *name;
+	uint64_t off;   /* file offset of the data */
+	uint32_t size;
+	bool found;
+};
+
+/* Find the cmd, env and workdir files init reads in the ramdisks (later
+ * entries win, as when the kernel unpacks them). Ramdisks that are not
+ * cpio newc are passed over. */
+static void find_app_files(const struct eif_image *img, struct app_file *af,
+			   size_t n)
+{
+	struct cpio_reader *r = malloc(sizeof(*r));
+	struct cpio_entry *e = malloc(sizeof(*e));
+	struct ek_error err;
+
+	for (unsigned i = 0; r && e && i < img->nsec; i++) {
+		if (img->sec[i].type != EIF_SEC_RAMDISK ||
+		    cpio_reader_init(r, img->fd, img->sec[i].offset + EIF_SEC_HDR_SIZE,
+				     img->sec[i].size, img->name, &err))
+			continue;
+		while (cpio_reader_next(r, e, &err) == 1)
+			for (size_t k = 0; k < n; k++)
+				if (!strcmp(e->name, af[k].name) &&
+				    (e->mode & CPIO_IFMT) == CPIO_IFREG &&
+				    e->filesize <= APP_FILE_MAX) {
+					af[k].off = e->data_offset;
+					af[k].size = e->filesize;
+					af[k].found = true;
+				}
+	}
+	free(r);
+	free(e);
+}
+
+/* Escape control bytes and invalid UTF-8 (cpio_escape) but keep spaces
+ * readable: these lines are for people, not for splitting. */
+static void escape_keep_spaces(struct strbuf *sb, const char *s, size_t len)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ' ')
+			continue;
+		cpio_escape(sb, s + start, i - start);
+		if (i < len)
+			strbuf_addch(sb, ' ');
+		start = i + 1;
+	}
+}
+
+/* Each line of a file, escaped, as "  label  line". */
+static void print_lines(const struct eif_image *img, const struct app_file *a,
+			const char *label)
+{
+	char *buf = a->found ? malloc((size_t)a->size + 1) : NULL;
+	struct strbuf sb;
+	size_t start = 0;
+
+	if (!buf || io_pread_full(img->fd, buf, a->size, a->off) != (ssize_t)a->size) {
+		free(buf);
+		return;
+	}
+	strbuf_init(&sb);
+	for (size_t i = 0; i <= a->size; i++) {
+		if (i < a->size && buf[i] != '\n')
+			continue;
+		if (i == a->size && i == start)
+			break;
+		strbuf_addf(&sb, "  %-8s ", label);
+		escape_keep_spaces(&sb, buf + start, i - start);
+		strbuf_addch(&sb, '\n');
+		start = i + 1;
+	}
+	if (strbuf_ok(&sb))
+		fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+	free(buf);
+}
+
+/* What the enclave's init will run: the cmd, env and workdir files. */
+static void print_app(const struct eif_image *img)
+{
+	struct app_file af[] = { { "cmd", 0, 0, false }, { "env", 0, 0, false },
+				 { "workdir", 0, 0, false } };
+
+	find_app_files(img, af, ARRAY_SIZE(af));
+	if (!af[0].found && !af[1].found && !af[2].found)
+		return;
+	printf("app (cmd, env and workdir in the ramdisks):\n");
+	print_lines(img, &af[0], "argv");
+	print_lines(img, &af[1], "env");
+	print_lines(img, &af[2], "workdir");
+}
+
 static void print_text(const struct facts *f)
 {
 	const struct eif_image *img = &f->img;
@@ -167,6 +268,7 @@ static void print_text(const struct facts *f)
 			       json_object_get(f->meta.build,
 					       metadata_build_keys[i])->str.ptr);
 	}
+	print_app(img);
 }
 
 int cmd_describe(int argc, char **argv)

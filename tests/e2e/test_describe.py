@@ -151,3 +151,23 @@ def test_pcr_input_matches_nitro_cli_formula(tmp_path):
     assert r.code == 0, r
     d = hashlib.sha384(f.read_bytes()).digest()
     assert json.loads(r.out) == {"PCR": hashlib.sha384(b"\0" * 48 + d).hexdigest()}
+
+
+def test_text_shows_the_app(tmp_path):
+    """describe --text shows what init will run: cmd, env, workdir."""
+    (tmp_path / "root").mkdir()
+    (tmp_path / "k").write_bytes(b"kernel")
+    (tmp_path / "init").write_bytes(b"init")
+    out = tmp_path / "o.eif"
+    r = run("build", "-o", out, "--kernel", tmp_path / "k", "--init",
+            tmp_path / "init", "--rootfs", tmp_path / "root", "--env",
+            "A=b c", "--workdir", "/srv", "--", "/bin/app", "two words",
+            "esc\x1b[31m")
+    assert r.code == 0, r
+    t = run("describe", "--text", out)
+    assert t.code == 0, t
+    lines = t.out.decode().splitlines()
+    i = lines.index("app (cmd, env and workdir in the ramdisks):")
+    assert lines[i + 1:] == ["  argv     /bin/app", "  argv     two words",
+                             "  argv     esc\\x1b[31m", "  env      A=b c",
+                             "  workdir  /srv"]
