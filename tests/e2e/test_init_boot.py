@@ -1,21 +1,38 @@
-"""eifkit's init booted under QEMU by `eifkit run`, with Debian's kernel.
+"""EIFs built by `eifkit build`, with eifkit's init and Debian's kernel,
+booted under QEMU by `eifkit run`.
 
 Each boot is one EIF whose app is a busybox sh script that prints "T ..."
 markers; the tests below read them from the console. Boots are few and
-shared (module-scoped fixtures): x86_64 with everything, x86_64 the way
-nitro-cli lays an EIF out (no workdir, empty env, no nsm.ko, another
-kernel given with --kernel), x86_64 without /cmd, and aarch64 with
-everything under qemu-system-aarch64.
+shared (module-scoped fixtures):
+
+- x86_64 and aarch64 (qemu-system-aarch64) with everything: an EIF made
+  by `eifkit build` (its default init, libexec/eifkit/init-ARCH) from a
+  root filesystem folder staged here (busybox as /bin/busybox and
+  symlinks, the script, files with chosen modes, setuid/setgid/sticky,
+  an owner kept with --keep-owners, symlinks, hard links, a FIFO, files
+  added with --file), --entrypoint and --, --env, --workdir, and --nsm
+  with the kernel's vsock.ko standing in for nsm.ko. The guest lists its
+  whole root filesystem (stat, readlink, sha256sum) and the test compares
+  it, entry by entry, with the folder the build was given;
+- x86_64 the way nitro-cli lays an EIF out (no workdir, empty env, no
+  nsm.ko, another kernel given with --kernel): these ramdisks are written
+  here in Python (cpio newc), to show that our init runs nitro-cli-style
+  ramdisks that eifkit did not make;
+- x86_64 without /cmd, which `eifkit build` cannot produce: ramdisks
+  written here too, put together with `eifkit assemble`;
+- x86_64 straight under QEMU, without `eifkit run`'s heartbeat switch.
 
 They run when EIFKIT_BOOT=1 (make check-init, which first fetches the
 kernels into build/kernels with scripts/fetch-kernel.sh); otherwise they
-are skipped. The ramdisks are written here (cpio newc) in the layout
-`eifkit build` writes, and assembled with `eifkit assemble`.
+are skipped. With EIFKIT_BOOT=1 anything missing is a failure.
 """
 import functools
+import hashlib
 import os
 import pathlib
 import re
+import stat
+import struct
 import subprocess
 import time
 
@@ -39,13 +56,16 @@ CMDLINE = {
     "aarch64": "reboot=k panic=30 pci=off nomodules console=ttyS0 "
                "random.trust_cpu=on",
 }
+# The builds' SOURCE_DATE_EPOCH: every mtime in the ramdisks, which the
+# kernel keeps when it unpacks them.
+SDE = 1700000000
 
 if not BOOTING:
     pytestmark = pytest.mark.skip(
         reason="boots EIFs under QEMU: run by make check-init (EIFKIT_BOOT=1)")
 
 
-# ---- cpio newc, the layout `eifkit build` writes -----------------------
+# ---- cpio newc, for the ramdisks eifkit build does not write ------------
 
 def newc(entries, ino=721, mtime=0):
     """entries: dicts with name, kind (dir/file/symlink), mode, data or
@@ -100,10 +120,6 @@ def f(name, data, mode=0o644, **kw):
             "data": data if isinstance(data, bytes) else data.encode(), **kw}
 
 
-def ln(name, target):
-    return {"name": name, "kind": "symlink", "target": target}
-
-
 def system_ramdisk(init, nsm=None):
     es = [d("dev"), f("init", init.read_bytes(), 0o755)]
     if nsm:
@@ -128,6 +144,8 @@ def user_ramdisk(tree, cmd=None, env=None, workdir=None):
         es.append(f("workdir", workdir + "\n"))
     return newc(es, ino=1)
 
+
+# ---- helpers -------------------------------------------------------------
 
 def need(*paths):
     for p in paths:
@@ -157,6 +175,45 @@ def make_eif(tmp, name, arch, ramdisks, kernel=None):
     r = run(*args)
     assert r.code == 0, r
     return tmp / f"{name}.eif"
+
+
+def build_eif(tmp, name, arch, *args):
+    """`eifkit build` with the arch's Debian kernel and eifkit's default
+    init (libexec/eifkit/init-ARCH next to the binary) into tmp/name.eif."""
+    kd = kernel_dir(arch)
+    need(kd / "vmlinuz", kd / "config", init_path(arch))
+    eif = tmp / f"{name}.eif"
+    r = run("build", "-o", eif, "--kernel", kd / "vmlinuz",
+            "--kernel-config", kd / "config", "--arch", arch,
+            "--name", name, *args, env={"SOURCE_DATE_EPOCH": str(SDE)})
+    assert r.code == 0, r
+    assert b'"PCR2"' in r.out, r
+    return eif
+
+
+def eif_ramdisks(eif):
+    """The ramdisk sections of an EIF, in order (read here, not by
+    eifkit: for booting them without `eifkit run`)."""
+    data = eif.read_bytes()
+    h = struct.unpack_from(">4sHHQQHH32Q32QI", data)
+    assert h[0] == b".eif", eif
+    out = []
+    for off in h[7:7 + h[6]]:
+        typ, _, size = struct.unpack_from(">HHQ", data, off)
+        if typ == 3:
+            out.append(data[off + 12:off + 12 + size])
+    return out
+
+
+def stage_busybox(root, arch):
+    """A minimal root filesystem folder: /bin/busybox and /bin/sh."""
+    need(kernel_dir(arch) / "busybox")
+    (root / "bin").mkdir(parents=True)
+    bb = root / "bin" / "busybox"
+    bb.write_bytes((kernel_dir(arch) / "busybox").read_bytes())
+    bb.chmod(0o755)
+    os.symlink("busybox", root / "bin" / "sh")
+    return root
 
 
 class Boot:
@@ -215,18 +272,19 @@ def boot(eif, arch, *opts):
 APP_SH = r"""
 echo "T argc=$#"
 for a in "$@"; do echo "T arg=[$a]"; done
+echo "T cmdline=[$(tr '\0' '|' </proc/$$/cmdline)]"
+tr '\0' '\n' </proc/$$/environ | while IFS= read -r v; do echo "T environ [$v]"; done
 for v in GREETING EMPTY WITH_EQ PATH; do eval "echo \"T env $v=[\${$v-unset}]\""; done
 echo "T pwd=$(pwd)"
 set -- $(cut -d' ' -f1,4,5,6 /proc/$$/stat)
 echo "T proc pid=$1 ppid=$2 pgid=$3 sid=$4"
 echo "T sigblk=$(sed -n 's/^SigBlk:[[:space:]]*//p' /proc/$$/status)"
 while read -r src mnt type opts rest; do echo "T mount $mnt $type $opts"; done </proc/mounts
-for p in /data/file /data/exec /data/suid /data/dir /data/dir/deep /data/link \
-         /data/hl1 /data/hl2 /data/owned; do
-  echo "T stat $(stat -c '%n %F %a %h %u:%g %s' "$p")"
+find / -xdev | while IFS= read -r p; do
+  echo "T stat $(stat -c '%n|%F|%a|%h|%u:%g|%s|%Y|%i' "$p")"
+  if [ -L "$p" ]; then echo "T link $p|$(readlink "$p")"; fi
 done
-echo "T readlink $(readlink /data/link)"
-echo "T inodes $(stat -c %i /data/hl1) $(stat -c %i /data/hl2)"
+find / -xdev -type f -exec sha256sum {} + | sed 's/^/T sum /'
 echo "T content $(cat /data/file)"
 echo "T root $(ls -a / | tr '\n' ' ')"
 echo "T devlinks $(readlink /dev/fd) $(readlink /dev/stdin) $(readlink /dev/stdout) $(readlink /dev/stderr)"
@@ -244,56 +302,178 @@ kill -TERM 1
 sleep 1
 kill -INT 1
 sleep 1
-if [ -x /hb/test_heartbeat ]; then
-  insmod /hb/vmw_vsock_virtio_transport_common.ko && insmod /hb/vsock_loopback.ko
-  /hb/test_heartbeat 9000 | sed 's/^/T hb /'
-fi
+insmod /hb/vmw_vsock_virtio_transport_common.ko && insmod /hb/vsock_loopback.ko
+/hb/test_heartbeat 9000 | sed 's/^/T hb /'
 echo "T done"
 exit 3
 """
 
-APP_ARGV = ["sh", "/app.sh", "one two", "", "  three  ", "x=y"]
+# --entrypoint sh -- /app.sh ...: sh is a bare name, found through the
+# app's PATH only (/opt/tools/bin/sh; there is no /bin/sh).
+APP_ENTRYPOINT = "sh"
+APP_ARGS = ["/app.sh", "one two", "", "  three  ", "x=y"]
 APP_ENV = ["GREETING=hello enclave", "EMPTY=", "WITH_EQ=a=b",
            "PATH=/opt/tools/bin:/bin"]
+APP_WORKDIR = "/data/dir"
+HB_MODULES = ("vmw_vsock_virtio_transport_common", "vsock_loopback")
+# What `eifkit build` adds to every rootfs, and where init mounts.
+BUILD_ADDED = ("/dev", "/proc", "/run", "/sys", "/tmp", "/var")
+MOUNTED = ("/dev", "/proc", "/run", "/sys", "/tmp")
 
 
-def app_tree(arch):
-    """busybox only as /bin/busybox and /opt/tools/bin/sh: `sh` is found
-    through the app's PATH alone (not in AWS's fixed one)."""
+def stage_app_rootfs(root, arch):
+    """The full boot's root filesystem folder. Returns the --file inputs
+    as (SRC, DEST, MODE or None)."""
     kd = kernel_dir(arch)
+
+    def mkdir(rel, mode=0o755):
+        (root / rel).mkdir()
+        os.chmod(root / rel, mode)
+
+    def put(rel, data, mode=0o644):
+        (root / rel).write_bytes(data if isinstance(data, bytes) else data.encode())
+        os.chmod(root / rel, mode)
+
+    root.mkdir()
+    mkdir("bin")
+    put("bin/busybox", (kd / "busybox").read_bytes(), 0o755)
+    for applet in ("cat", "ls", "stat"):
+        os.symlink("busybox", root / "bin" / applet)
+    mkdir("usr")
+    mkdir("usr/bin")
+    os.symlink("/bin/busybox", root / "usr/bin/env")
+    mkdir("opt")
+    mkdir("opt/tools")
+    mkdir("opt/tools/bin")
+    os.symlink("/bin/busybox", root / "opt/tools/bin/sh")
+    put("app.sh", APP_SH, 0o755)
+    mkdir("data")
+    put("data/file", "hello file\n", 0o640)
+    put("data/exec", "#!/bin/sh\necho hi\n", 0o755)
+    put("data/empty", b"", 0o444)
+    put("data/with space", "spaced\n", 0o644)
+    put("data/suid", "s", 0o4755)
+    put("data/sgid", "g", 0o2711)
+    mkdir("data/sticky", 0o1777)
+    mkdir("data/dir")
+    put("data/dir/deep", "deep", 0o600)
+    os.chmod(root / "data/dir", 0o700)
+    os.symlink("file", root / "data/link")
+    os.symlink("dir", root / "data/dirlink")
+    os.symlink("../nowhere/x", root / "data/dangling")
+    put("data/hl1", "linked\n", 0o644)
+    os.link(root / "data/hl1", root / "data/hl2")
+    os.link(root / "data/hl1", root / "data/dir/hl3")
+    put("data/owned", "o", 0o604)
+    if os.geteuid() == 0:
+        os.chown(root / "data/owned", 1000, 2000)
+        os.chmod(root / "data/owned", 0o604)
+    os.mkfifo(root / "data/fifo")
+    os.chmod(root / "data/fifo", 0o620)
     hb = BUILD / "init" / f"test_heartbeat-{arch}"
-    tree = [
-        d("bin"), f("bin/busybox", (kd / "busybox").read_bytes(), 0o755),
-        d("opt"), d("opt/tools"), d("opt/tools/bin"),
-        ln("opt/tools/bin/sh", "/bin/busybox"),
-        f("app.sh", APP_SH, 0o755),
-        d("data"),
-        f("data/file", "hello file\n", 0o640),
-        f("data/exec", "#!/bin/sh\necho hi\n", 0o755),
-        f("data/suid", "s", 0o4755),
-        d("data/dir", 0o700), f("data/dir/deep", "deep", 0o600),
-        ln("data/link", "file"),
-        f("data/hl1", "linked\n", 0o644, link="hl"),
-        f("data/hl2", "linked\n", 0o644, link="hl"),
-        f("data/owned", "o", 0o604, uid=1000, gid=2000),
-    ]
-    if hb.exists():
-        tree += [d("hb"), f("hb/test_heartbeat", hb.read_bytes(), 0o755)]
-        for m in ("vmw_vsock_virtio_transport_common", "vsock_loopback"):
-            tree.append(f(f"hb/{m}.ko", (kd / "modules" / f"{m}.ko").read_bytes()))
-    return tree
+    return [(hb, "/hb/test_heartbeat", 0o755)] + [
+        (kd / "modules" / f"{m}.ko", f"/hb/{m}.ko", None) for m in HB_MODULES]
+
+
+def kind(st):
+    """busybox stat's %F."""
+    if stat.S_ISREG(st.st_mode):
+        return "regular empty file" if st.st_size == 0 else "regular file"
+    return {stat.S_IFDIR: "directory", stat.S_IFLNK: "symbolic link",
+            stat.S_IFIFO: "fifo"}[stat.S_IFMT(st.st_mode)]
+
+
+def expected_rootfs(root, files):
+    """What the guest's root filesystem must hold, from the folder and
+    the --file inputs: path -> {type, mode, nlink, owner, size, mtime,
+    key (hard-link identity), link (symlink target), sha256}."""
+    exp = {}
+
+    def entry(path, st, **kw):
+        exp[path] = dict(type=kind(st), mode=f"{stat.S_IMODE(st.st_mode):o}",
+                         owner=f"{st.st_uid}:{st.st_gid}", mtime=str(SDE),
+                         size=None if stat.S_ISDIR(st.st_mode) else str(st.st_size),
+                         key=None, link=None, sha256=None, **kw)
+
+    def new_dir(path):
+        exp[path] = dict(type="directory", mode="755", owner="0:0",
+                         mtime=str(SDE), size=None, key=None, link=None,
+                         sha256=None)
+
+    new_dir("/")  # rootfs/ itself: 0755 0:0 whatever the folder's are
+    for dirpath, dirs, names in os.walk(root):
+        for n in dirs + names:
+            p = pathlib.Path(dirpath) / n
+            st = p.lstat()
+            path = "/" + str(p.relative_to(root))
+            entry(path, st)
+            if stat.S_ISLNK(st.st_mode):
+                exp[path]["link"] = os.readlink(p)
+            elif stat.S_ISREG(st.st_mode):
+                exp[path]["key"] = (st.st_dev, st.st_ino)
+                exp[path]["sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for path in BUILD_ADDED:
+        new_dir(path)
+    for src, dest, mode in files:
+        for i in range(1, dest.count("/")):
+            parent = dest.rsplit("/", dest.count("/") - i)[0]
+            if parent not in exp:
+                new_dir(parent)  # missing parents of a --file: 0755
+        st = os.stat(src)
+        entry(dest, st)
+        if mode is not None:
+            exp[dest]["mode"] = f"{mode:o}"
+        exp[dest]["key"] = ("file", dest)
+        exp[dest]["sha256"] = hashlib.sha256(pathlib.Path(src).read_bytes()).hexdigest()
+    # nlink: links inside the tree for files, 2 + subdirectories for dirs
+    keys = [e["key"] for e in exp.values() if e["key"]]
+    for path, e in exp.items():
+        if e["type"] == "directory":
+            e["nlink"] = str(2 + sum(
+                1 for q, o in exp.items() if o["type"] == "directory" and q != "/"
+                and q.rsplit("/", 1)[0] == ("" if path == "/" else path)))
+        elif e["key"]:
+            e["nlink"] = str(keys.count(e["key"]))
+        else:
+            e["nlink"] = "1"
+    return exp
+
+
+def guest_rootfs(b):
+    """The guest's `find / -xdev` as path -> the same fields."""
+    got = {}
+    for v in b.marks("stat "):
+        path, typ, mode, nlink, owner, size, mtime, ino = v.split("|")
+        got[path] = dict(type=typ, mode=mode, nlink=nlink, owner=owner,
+                         size=size, mtime=mtime, ino=ino)
+    for v in b.marks("link "):
+        path, target = v.split("|", 1)
+        got[path]["link"] = target
+    for v in b.marks("sum "):
+        digest, path = v.split("  ", 1)
+        got[path]["sha256"] = digest
+    return got
 
 
 def full_boot(tmp_path_factory, arch):
     kd = kernel_dir(arch)
-    need(kd / "vmlinuz", kd / "busybox", init_path(arch),
-         BUILD / "init" / f"test_heartbeat-{arch}")
+    hb = BUILD / "init" / f"test_heartbeat-{arch}"
+    need(kd / "vmlinuz", kd / "busybox", kd / "modules" / "vsock.ko",
+         init_path(arch), hb, *(kd / "modules" / f"{m}.ko" for m in HB_MODULES))
     tmp = tmp_path_factory.mktemp(f"boot-{arch}")
-    eif = make_eif(tmp, f"full-{arch}", arch, [
-        system_ramdisk(init_path(arch), kd / "modules" / "vsock.ko"),
-        user_ramdisk(app_tree(arch), APP_ARGV, APP_ENV, "/data/dir"),
-    ])
-    return boot(eif, arch)
+    root = tmp / "rootfs"
+    files = stage_app_rootfs(root, arch)
+    args = ["--rootfs", root, "--keep-owners", "--nsm", kd / "modules" / "vsock.ko"]
+    for src, dest, mode in files:
+        args += ["--file", f"{src}:{dest}" + (f":{mode:o}" if mode else "")]
+    for v in APP_ENV:
+        args += ["--env", v]
+    args += ["--workdir", APP_WORKDIR, "--entrypoint", APP_ENTRYPOINT,
+             "--", *APP_ARGS]
+    eif = build_eif(tmp, f"full-{arch}", arch, *args)
+    b = boot(eif, arch)
+    b.expected = expected_rootfs(root, files)
+    return b
 
 
 @pytest.fixture(scope="module")
@@ -319,12 +499,17 @@ def test_app_status_is_run_status(full):
     assert full.marks("done") == [""]
 
 
-def test_argv(full):
-    assert full.mark("argc=") == str(len(APP_ARGV) - 2)
-    assert full.marks("arg=") == [f"[{a}]" for a in APP_ARGV[2:]]
+def test_argv_is_entrypoint_then_args(full):
+    assert full.mark("argc=") == str(len(APP_ARGS) - 1)
+    assert full.marks("arg=") == [f"[{a}]" for a in APP_ARGS[1:]]
+    # the whole argv as exec'd: --entrypoint, then the words after --
+    assert full.mark("cmdline=") == \
+        "[" + "".join(a + "|" for a in [APP_ENTRYPOINT, *APP_ARGS]) + "]"
 
 
-def test_env_and_path_lookup(full):
+def test_env_exactly_and_path_lookup(full):
+    # the app's environment is exactly the --env list, in order
+    assert full.marks("environ ") == [f"[{v}]" for v in APP_ENV]
     assert full.mark("env GREETING=") == "[hello enclave]"
     assert full.mark("env EMPTY=") == "[]"
     assert full.mark("env WITH_EQ=") == "[a=b]"
@@ -333,7 +518,7 @@ def test_env_and_path_lookup(full):
 
 
 def test_workdir(full):
-    assert full.mark("pwd=") == "/data/dir"
+    assert full.mark("pwd=") == APP_WORKDIR
 
 
 def test_own_session_signals_unblocked(full):
@@ -366,23 +551,62 @@ def test_dev_links(full):
         "/proc/self/fd /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2"
 
 
-def test_rootfs_files_modes_links(full):
-    stats = {}
-    for v in full.marks("stat "):
-        path, rest = v.split(" ", 1)
-        stats[path] = rest
-    assert stats["/data/file"] == "regular file 640 1 0:0 11"
-    assert stats["/data/exec"] == "regular file 755 1 0:0 18"
-    assert stats["/data/suid"] == "regular file 4755 1 0:0 1"
-    assert stats["/data/dir"].startswith("directory 700 2 0:0 ")
-    assert stats["/data/dir/deep"] == "regular file 600 1 0:0 4"
-    assert stats["/data/link"] == "symbolic link 777 1 0:0 4"
-    assert stats["/data/hl1"] == "regular file 644 2 0:0 7"
-    assert stats["/data/hl2"] == "regular file 644 2 0:0 7"
-    assert stats["/data/owned"] == "regular file 604 1 1000:2000 1"
-    assert full.mark("readlink ") == "file"
-    a, b = full.mark("inodes ").split()
-    assert a == b
+def test_rootfs_is_what_the_build_put_in(full):
+    """Every entry of the guest's root filesystem, and nothing else, with
+    the type, mode, link count, owner, size, mtime, symlink target and
+    contents the build gave it from the folder and the --file inputs."""
+    exp, got = full.expected, guest_rootfs(full)
+    assert sorted(got) == sorted(exp)
+    fields = ("type", "mode", "nlink", "owner", "size", "mtime", "link", "sha256")
+    bad = {}
+    for path, e in exp.items():
+        if path in MOUNTED:
+            assert got[path]["type"] == "directory", (path, got[path])
+            continue
+        want = {k: e[k] for k in fields if e[k] is not None}
+        have = {k: got[path].get(k) for k in want}
+        if have != want:
+            bad[path] = (want, have)
+    assert bad == {}
+
+
+def test_rootfs_modes_owners_links(full):
+    """The same, spelled out for the entries chosen for it (so that a
+    staging mistake on this host cannot hide behind the comparison)."""
+    got = guest_rootfs(full)
+
+    def s(path):
+        g = got[path]
+        return f"{g['type']} {g['mode']} {g['nlink']} {g['owner']} {g['size']}"
+
+    me = f"{os.geteuid()}:{os.getegid()}"  # 0:0 as root
+    owned = "1000:2000" if os.geteuid() == 0 else me
+    assert s("/data/file") == f"regular file 640 1 {me} 11"
+    assert s("/data/exec") == f"regular file 755 1 {me} 18"
+    assert s("/data/empty") == f"regular empty file 444 1 {me} 0"
+    assert s("/data/suid") == f"regular file 4755 1 {me} 1"
+    assert s("/data/sgid") == f"regular file 2711 1 {me} 1"
+    assert s("/data/sticky").startswith(f"directory 1777 2 {me} ")
+    assert s("/data/dir").startswith(f"directory 700 2 {me} ")
+    assert s("/data/dir/deep") == f"regular file 600 1 {me} 4"
+    assert s("/data/fifo") == f"fifo 620 1 {me} 0"
+    assert s("/data/owned") == f"regular file 604 1 {owned} 1"
+    assert s("/data/link") == f"symbolic link 777 1 {me} 4"
+    assert got["/data/link"]["link"] == "file"
+    assert got["/data/dirlink"]["link"] == "dir"
+    assert got["/data/dangling"]["link"] == "../nowhere/x"
+    assert got["/opt/tools/bin/sh"]["link"] == "/bin/busybox"
+    assert got["/bin/ls"]["link"] == "busybox"
+    # one file with three names: one inode, nlink 3, the data on each
+    hl = [got[p] for p in ("/data/hl1", "/data/hl2", "/data/dir/hl3")]
+    assert {(g["type"], g["nlink"], g["size"], g["ino"]) for g in hl} == \
+        {("regular file", "3", "7", hl[0]["ino"])}, hl
+    assert {g["sha256"] for g in hl} == {hashlib.sha256(b"linked\n").hexdigest()}
+    assert got["/data/file"]["ino"] != hl[0]["ino"]
+    # --file: the MODE given, or the source's; parents made 0755
+    assert s("/hb").startswith("directory 755 ")
+    assert got["/hb/test_heartbeat"]["mode"] == "755"
+    assert got["/bin/busybox"]["mtime"] == str(SDE)
     assert full.mark("content ") == "hello file"
 
 
@@ -390,11 +614,11 @@ def test_cmd_env_workdir_removed(full):
     root = full.mark("root ").split()
     for gone in ("cmd", "env", "workdir", "init", "nsm.ko", "rootfs"):
         assert gone not in root, root
-    assert {"bin", "data", "dev", "proc", "sys", "tmp", "run"} <= set(root)
+    assert {"bin", "data", "dev", "proc", "sys", "tmp", "run", "var"} <= set(root)
 
 
 def test_nsm_module_loaded(full):
-    # vsock.ko stood in for nsm.ko: init loaded it with finit_module
+    # vsock.ko given to build as --nsm: init loaded it with finit_module
     assert full.mark("nsm-module ") == "loaded"
     assert "vsock" in full.mark("modules ").split()
 
@@ -437,10 +661,10 @@ def compat(tmp_path_factory):
     kd = kernel_dir(arch)
     need(kd / "vmlinuz", kd / "busybox", init_path(arch))
     tmp = tmp_path_factory.mktemp("compat")
-    # nitro-cli's layout: no workdir file; an image without ENV gives an
-    # empty env (AWS's init then uses its fixed PATH); no nsm.ko. The
-    # EIF's own kernel stands for one built for Nitro, which QEMU cannot
-    # boot: --kernel replaces it.
+    # nitro-cli's layout, written here rather than by eifkit build: no
+    # workdir file; an image without ENV gives an empty env (AWS's init
+    # then uses its fixed PATH); no nsm.ko. The EIF's own kernel stands
+    # for one built for Nitro, which QEMU cannot boot: --kernel replaces it.
     fake_kernel = tmp / "nitro-bzImage"
     fake_kernel.write_bytes(b"not a kernel QEMU can boot\n" * 100)
     script = ('echo "T pwd=$(pwd)"; echo "T path=[$PATH]"; '
@@ -475,6 +699,8 @@ def nocmd(tmp_path_factory):
     kd = kernel_dir(arch)
     need(kd / "vmlinuz", init_path(arch))
     tmp = tmp_path_factory.mktemp("nocmd")
+    # eifkit build always writes /cmd (it refuses to build without a
+    # command): this ramdisk is written here.
     eif = make_eif(tmp, "nocmd", arch, [
         system_ramdisk(init_path(arch)),
         user_ramdisk([d("bin")], None, ["PATH=/bin"]),
@@ -494,15 +720,17 @@ def test_missing_cmd_is_a_message_not_a_crash(nocmd):
 # ---- the heartbeat is on unless the kernel command line says off --------
 
 def test_heartbeat_is_on_by_default(tmp_path):
-    """Booted by QEMU directly: `eifkit run` always adds the switch. No
-    vsock here, so init must stop before the app, saying why."""
+    """An EIF from eifkit build, booted by QEMU directly: `eifkit run`
+    always adds the switch. No vsock here, so init must stop before the
+    app, saying why."""
     arch = "x86_64"
     kd = kernel_dir(arch)
     need(kd / "vmlinuz", kd / "busybox", init_path(arch))
-    tree = [d("bin"), f("bin/busybox", (kd / "busybox").read_bytes(), 0o755)]
+    root = stage_busybox(tmp_path / "rootfs", arch)
+    eif = build_eif(tmp_path, "hb-on", arch, "--rootfs", root, "--env", "PATH=/bin",
+                    "--", "/bin/busybox", "echo", "T app ran")
     initrd = tmp_path / "initrd"
-    initrd.write_bytes(system_ramdisk(init_path(arch)) + user_ramdisk(
-        tree, ["/bin/busybox", "echo", "T app ran"], ["PATH=/bin"]))
+    initrd.write_bytes(b"".join(eif_ramdisks(eif)))
     kvm = accel() == "auto" and os.access("/dev/kvm", os.R_OK | os.W_OK)
     cp = subprocess.run(
         ["qemu-system-x86_64", *(["-accel", "kvm", "-cpu", "host"] if kvm

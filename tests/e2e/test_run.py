@@ -1,8 +1,9 @@
 """eifkit run: options, errors, the timeout and its temporary files.
 
 The boots that check the exit status and what the app sees are in
-test_init_boot.py; the one boot here (the timeout) runs only with
-EIFKIT_BOOT=1 (make check-init)."""
+test_init_boot.py and test_boot_image.py; the one boot here (the timeout,
+of an EIF made by `eifkit build`) runs only with EIFKIT_BOOT=1 (make
+check-init)."""
 import os
 import time
 
@@ -69,16 +70,10 @@ def test_qemu_not_installed_says_which_package(tmp_path):
 @pytest.mark.skipif(os.environ.get("EIFKIT_BOOT") != "1",
                     reason="boots an EIF under QEMU: run by make check-init")
 def test_timeout_stops_qemu_and_leaves_no_files(tmp_path):
-    from test_init_boot import (d, f, init_path, kernel_dir, make_eif, need,
-                                system_ramdisk, user_ramdisk, accel)
-    arch = "x86_64"
-    kd = kernel_dir(arch)
-    need(kd / "vmlinuz", kd / "busybox", init_path(arch))
-    tree = [d("bin"), f("bin/busybox", (kd / "busybox").read_bytes(), 0o755)]
-    eif = make_eif(tmp_path, "sleeper", arch, [
-        system_ramdisk(init_path(arch)),
-        user_ramdisk(tree, ["/bin/busybox", "sleep", "600"], ["PATH=/bin"]),
-    ])
+    from test_init_boot import accel, build_eif, stage_busybox
+    eif = build_eif(tmp_path, "sleeper", "x86_64", "--rootfs",
+                    stage_busybox(tmp_path / "rootfs", "x86_64"),
+                    "--env", "PATH=/bin", "--", "/bin/busybox", "sleep", "600")
     tmp = tmp_path / "tmpdir"
     tmp.mkdir()
     t = time.monotonic()
