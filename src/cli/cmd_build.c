@@ -144,6 +144,9 @@ static int parse(int argc, char **argv, struct args *a)
 				   "(the command goes after --)", argv[optind]);
 	if (!a->output)
 		return usage_error("build", usage, "--output is required");
+	if (!a->kernel && !a->blobs)
+		return usage_error("build", usage, "--kernel or --blobs is "
+				   "required");
 	if (!a->cert != !a->key)
 		return usage_error("build", usage, "--signing-certificate and "
 				   "--private-key go together");
@@ -188,6 +191,11 @@ static int use_blobs(struct args *a, bool arm, struct ek_error *err)
 	r = io_read_small_file(p, 1u << 20, &buf, &len, err);
 	if (r)
 		return r;
+	if (memchr(buf, '\0', len)) {
+		free(buf);
+		return ek_fail(err, EK_EFORMAT, "'%s': holds a NUL byte, which "
+			       "a kernel command line cannot", p);
+	}
 	/* trimmed as nitro-cli trims it */
 	while (len && strchr(" \t\n\v\f\r", buf[len - 1]) && buf[len - 1])
 		buf[--len] = '\0';
@@ -394,7 +402,7 @@ int cmd_build(int argc, char **argv)
 	if (r < 0)
 		r = print_help(help);
 	else if (r == 0 && build(&a, &err))
-		r = report("build", &err);
+		r = treeopts_report("build", &err);
 	release(&a);
 	return r;
 }

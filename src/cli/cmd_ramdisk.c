@@ -138,7 +138,7 @@ int cmd_ramdisk(int argc, char **argv)
 	if (r < 0)
 		r = print_help(help);
 	else if (r == 0 && make(&a, &err))
-		r = report("ramdisk", &err);
+		r = treeopts_report("ramdisk", &err);
 	treeopts_release(&a.tree);
 	return r;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "io.h"
 #include "metadata.h"
 #include "treeopts.h"
@@ -28,6 +29,7 @@ void treeopts_release(struct treeopts *o)
 	free(o->env_built);
 	free(o->env_file_buf);
 	tree_release(&o->tree);
+	scan_opts_release(&o->scan);
 	oci_image_release(&o->image);
 	stage_close(&o->stage);
 }
@@ -64,14 +66,29 @@ int treeopts_option(struct treeopts *o, int c, char *arg)
 	return 0;
 }
 
-/* "PATH[:REF]": the whole string when it names a file, else split at
- * the last ':'. */
+/* "PATH[:REF]": the whole string when it names a file; else split at the
+ * first ':' whose left side names a file (a REF such as "app:1.0" holds a
+ * ':' of its own, a path may too); else at the first ':', as skopeo does. */
 static int split_ref(const char *arg, char **path, char **ref)
 {
-	const char *colon = strrchr(arg, ':');
+	const char *colon = NULL;
 
 	*ref = NULL;
-	if (access(arg, F_OK) == 0 || !colon || colon == arg || !colon[1]) {
+	if (access(arg, F_OK) != 0) {
+		for (const char *c = strchr(arg, ':'); c && !colon;
+		     c = strchr(c + 1, ':')) {
+			char *p = strndup(arg, (size_t)(c - arg));
+
+			if (!p)
+				return -1;
+			if (access(p, F_OK) == 0)
+				colon = c;
+			free(p);
+		}
+		if (!colon)
+			colon = strchr(arg, ':');
+	}
+	if (!colon || colon == arg || !colon[1]) {
 		*path = strdup(arg);
 		return *path ? 0 : -1;
 	}
@@ -132,13 +149,45 @@ static int scan_inputs(struct treeopts *o, int64_t mtime, struct ek_error *err)
 	return r ? r : tree_finish(&o->tree, mtime, err);
 }
 
+/* s with control characters as \n, \t or \xHH, cut to fit out. */
+static void escape(const char *s, char *out, size_t size)
+{
+	static const char named[] = "\aa\bb\tt\nn\vv\ff\rr";
+	size_t o = 0;
+
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		const char *n = c && c < 0x20 ? strchr(named, c) : NULL;
+
+		if (n) {
+			out[o++] = '\\';
+			out[o++] = n[1];
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+int treeopts_report(const char *cmd_name, const struct ek_error *err)
+{
+	struct ek_error e = { .code = err->code };
+
+	escape(err->msg, e.msg, sizeof(e.msg));
+	return report(cmd_name, &e);
+}
+
 static void warn_dropped(const struct treeopts *o, const char *cmd)
 {
+	char name[sizeof(o->scan.first_socket) * 4];
+
+	escape(o->scan.first_socket, name, sizeof(name));
 	if (o->scan.sockets)
 		fprintf(stderr, "eifkit %s: warning: skipped %lu socket%s (such "
 			"as '%s'): a ramdisk cannot hold them\n", cmd,
-			o->scan.sockets, o->scan.sockets > 1 ? "s" : "",
-			o->scan.first_socket);
+			o->scan.sockets, o->scan.sockets > 1 ? "s" : "", name);
 	if (o->scan.xattr_files)
 		fprintf(stderr, "eifkit %s: warning: dropped the extended "
 			"attributes (file capabilities, ACLs, SELinux labels) of "
@@ -259,6 +308,10 @@ int treeopts_build(struct treeopts *o, const char *cmd_name,
 	int64_t mtime;
 	int r = metadata_source_date_epoch(&mtime, err);
 
+	if (r == 0 && mtime > (int64_t)TREE_MTIME_MAX)
+		r = ek_fail(err, EK_EINVAL, "SOURCE_DATE_EPOCH=%lld: after "
+			    "2106-02-07, later than newc's 32-bit mtimes reach",
+			    (long long)mtime);
 	if (r || (r = scan_inputs(o, mtime, err)))
 		return r;
 	warn_dropped(o, cmd_name);

@@ -67,4 +67,8 @@ int treeopts_option(struct treeopts *o, int c, char *arg);
 int treeopts_build(struct treeopts *o, const char *cmd_name,
 		   struct app_config *app, struct ek_error *err);
 
+/* report() with control characters of the message (a newline in a file
+ * name or an argument) escaped, so that the error stays on one line. */
+int treeopts_report(const char *cmd_name, const struct ek_error *err);
+
 #endif

@@ -114,6 +114,13 @@ static struct archive *open_tar(const char *path, struct ek_error *err)
 	}
 	archive_read_support_format_tar(ar);
 	archive_read_support_filter_none(ar);
+	/* docker load takes `docker save | gzip` too; each member is then
+	 * found by decompressing from the start (slower, still a stream).
+	 * No filter that would run an external program. */
+	archive_read_support_filter_gzip(ar);
+	archive_read_support_filter_zstd(ar);
+	archive_read_support_filter_xz(ar);
+	archive_read_support_filter_bzip2(ar);
 	if (archive_read_open_filename(ar, path, 1 << 16) != ARCHIVE_OK) {
 		ek_fail(err, EK_EFORMAT, "'%s': %s", path,
 			archive_error_string(ar));
@@ -123,7 +130,8 @@ static struct archive *open_tar(const char *path, struct ek_error *err)
 	return ar;
 }
 
-/* Position a fresh reader at member name, following up to 8 symlinks. */
+/* Position a fresh reader at member name, following up to 8 symlinks
+ * or hard links. */
 static int tar_seek(struct blobstore *bs, const char *name,
 		    struct archive **ret, uint64_t *size, struct ek_error *err)
 {
@@ -141,9 +149,14 @@ static int tar_seek(struct blobstore *bs, const char *name,
 		while ((r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
 			if (strcmp(plain(archive_entry_pathname(e)), want))
 				continue;
-			if (archive_entry_filetype(e) == AE_IFLNK) {
-				char *next = link_target(want,
-					archive_entry_symlink(e));
+			if (archive_entry_filetype(e) == AE_IFLNK ||
+			    archive_entry_hardlink(e)) {
+				/* a symlink's target is relative to its
+				 * folder, a hard link's is a member name */
+				const char *hl = archive_entry_hardlink(e);
+				char *next = hl ? strdup(plain(hl))
+						: link_target(want,
+							archive_entry_symlink(e));
 
 				free(want);
 				want = next;
@@ -178,23 +191,27 @@ static int dir_open(struct blobstore *bs, const char *name, int *fd,
 		    uint64_t *size, struct ek_error *err)
 {
 	char *p;
-	struct stat st;
+	struct stat st = { 0 };
 
 	if (strstr(name, "..") || name[0] == '/')
 		return ek_fail(err, EK_EUNSAFE, "'%s': member name '%s' leaves "
 			       "the layout", bs->path, name);
 	if (asprintf(&p, "%s/%s", bs->path, plain(name)) < 0)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	*fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put there must not hang the build */
+	*fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (*fd < 0 || fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
-
+		if (*fd >= 0 && !S_ISREG(st.st_mode))
+			ek_fail(err, EK_EFORMAT, "'%s': not a regular file", p);
+		else
+			ek_fail_errno(err, EK_EIO, errno, "'%s'", p);
 		if (*fd >= 0)
 			close(*fd);
-		ek_fail_errno(err, EK_EIO, e, "'%s'", p);
+		*fd = -1;
 		free(p);
 		return err->code;
 	}
+	fcntl(*fd, F_SETFL, 0);
 	free(p);
 	*size = (uint64_t)st.st_size;
 	return 0;

@@ -2,9 +2,10 @@
  * an OCI image layout folder, or as members of a tar archive (an OCI
  * archive, or what `docker save` writes). Names are relative paths such as
  * "index.json" or "blobs/sha256/<hex>"; a tar member's leading "./" is
- * ignored and symlink members are followed (skopeo writes layer.tar as a
- * symlink). Nothing is extracted: a tar member is read by reopening the
- * archive and skipping to it. */
+ * ignored and symlink and hard-link members are followed (skopeo writes
+ * layer.tar as a symlink). Nothing is extracted: a tar member is read by
+ * reopening the archive and skipping to it; a compressed archive (gzip,
+ * zstd, xz, bzip2) works too, decompressed from the start each time. */
 #ifndef EIFKIT_LIB_BLOBSTORE_H
 #define EIFKIT_LIB_BLOBSTORE_H
 

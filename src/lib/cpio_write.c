@@ -9,6 +9,7 @@
 #include "io.h"
 
 #define HDR_LEN 110
+#define SHOW_MAX 256 /* a member's name in a message */
 
 enum phase { P_HEADER, P_DATA, P_PAD, P_TRAILER, P_END_PAD, P_DONE };
 
@@ -35,6 +36,7 @@ struct cpio_writer {
 	const char *data_name;
 	struct link_state *links;
 	uint32_t groups;
+	char scratch[SHOW_MAX];    /* for a message */
 };
 
 static const uint32_t type_bits[] = {
@@ -42,12 +44,69 @@ static const uint32_t type_bits[] = {
 	[TREE_CHR] = S_IFCHR, [TREE_BLK] = S_IFBLK, [TREE_FIFO] = S_IFIFO,
 };
 
+/* prefix + name for a message in buf[SHOW_MAX], the middle of a long name
+ * cut out. */
+static const char *show(const char *prefix, const char *name, char *buf)
+{
+	size_t plen = strnlen(prefix, 32), nlen = strlen(name), o = plen;
+
+	memcpy(buf, prefix, plen);
+	if (nlen < 200) {
+		memcpy(buf + o, name, nlen);
+		o += nlen;
+	} else {
+		memcpy(buf + o, name, 100);
+		memcpy(buf + o + 100, "...", 3);
+		memcpy(buf + o + 103, name + nlen - 60, 60);
+		o += 163;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* What newc (and the kernel reading it) cannot hold, refused before a
+ * byte is written. Errors name the file on the host where there is one. */
+static int check_member(const struct cpio_member *m, struct ek_error *err)
+{
+	const struct tree_entry *e = m->e;
+	size_t len = strlen(m->prefix) + strlen(e->path);
+	char buf[SHOW_MAX];
+	const char *name = show(m->prefix, e->path, buf);
+
+	if (len > TREE_PATH_MAX)
+		return ek_fail(err, EK_ELIMIT, "'%s': a name of %zu bytes, longer "
+			       "than the %d bytes newc and the kernel take", name,
+			       len, TREE_PATH_MAX);
+	if (!*m->prefix && !strcmp(e->path, "TRAILER!!!"))
+		return ek_fail(err, EK_EFORMAT, "'TRAILER!!!': a member with "
+			       "this name would end the archive");
+	if (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX)
+		return ek_fail(err, EK_EFORMAT, "'%s': mtime %lld is outside "
+			       "what newc holds (0 to %llu)", name,
+			       (long long)e->mtime,
+			       (unsigned long long)TREE_MTIME_MAX);
+	if (e->type == TREE_REG && e->size > TREE_FILE_MAX)
+		return ek_fail(err, EK_ELIMIT, "'%s': 4 GiB or larger, which "
+			       "newc cannot hold", e->src ? e->src : name);
+	if (e->type == TREE_LNK && strlen(e->link) > TREE_PATH_MAX)
+		return ek_fail(err, EK_ELIMIT, "'%s': symlink target longer than "
+			       "%d bytes", name, TREE_PATH_MAX);
+	return 0;
+}
+
 int cpio_writer_new(const struct cpio_member *members, size_t n,
 		    uint32_t groups, struct cpio_writer **ret,
 		    struct ek_error *err)
 {
-	struct cpio_writer *w = calloc(1, sizeof(*w));
+	struct cpio_writer *w;
 
+	for (size_t i = 0; i < n; i++) {
+		int r = check_member(&members[i], err);
+
+		if (r)
+			return r;
+	}
+	w = calloc(1, sizeof(*w));
 	if (!w)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
 	w->links = calloc(groups ? groups : 1, sizeof(*w->links));
@@ -102,13 +161,11 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 	size_t total = HDR_LEN + namesize + pad4(HDR_LEN + namesize);
 	int64_t mtime = e ? e->mtime : 0;
 
-	if (namesize - 1 > TREE_PATH_MAX)
-		return ek_fail(err, EK_EFORMAT, "'%s%s': name longer than %d "
-			       "bytes", prefix, name, TREE_PATH_MAX);
-	if (mtime < 0 || mtime > 0xFFFFFFFFLL)
-		return ek_fail(err, EK_EFORMAT, "'%s%s': mtime %lld does not fit "
-			       "newc's 32-bit field", prefix, name,
-			       (long long)mtime);
+	/* checked by check_member: kept here so no header can be wrong */
+	if (namesize - 1 > TREE_PATH_MAX || mtime < 0 ||
+	    mtime > (int64_t)TREE_MTIME_MAX || filesize > TREE_FILE_MAX)
+		return ek_fail(err, EK_ELIMIT, "'%s': does not fit a newc header",
+			       show(prefix, name, w->scratch));
 	if (total > w->hdr_alloc) {
 		uint8_t *p = realloc(w->hdr, total);
 
@@ -135,6 +192,32 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 	return 0;
 }
 
+/* Open a file of the host, which must still be the regular file of the
+ * size the scan saw. O_NONBLOCK: a FIFO put in its place must not block
+ * the open. */
+static int open_src(struct cpio_writer *w, const struct tree_entry *e,
+		    struct ek_error *err)
+{
+	struct stat st;
+
+	w->fd_owned = 1;
+	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (w->fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
+	if (fstat(w->fd, &st) < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
+	if (!S_ISREG(st.st_mode))
+		return ek_fail(err, EK_EIO, "'%s': not a regular file any more "
+			       "(it changed after it was scanned)", e->src);
+	if ((uint64_t)st.st_size != e->size)
+		return ek_fail(err, EK_EIO, "'%s': changed size after it was "
+			       "scanned (%llu bytes, now %llu)", e->src,
+			       (unsigned long long)e->size,
+			       (unsigned long long)st.st_size);
+	posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
 static int open_data(struct cpio_writer *w, const struct tree_entry *e,
 		     struct ek_error *err)
 {
@@ -144,7 +227,8 @@ static int open_data(struct cpio_writer *w, const struct tree_entry *e,
 		w->mem = (const uint8_t *)e->link;
 		return 0;
 	}
-	if (e->data || w->data_len == 0) {
+	/* not a file, the bytes in memory, or a hard link's later member */
+	if (e->type != TREE_REG || e->data || (w->data_len == 0 && e->size)) {
 		w->mem = e->data;
 		return 0;
 	}
@@ -154,12 +238,9 @@ static int open_data(struct cpio_writer *w, const struct tree_entry *e,
 		w->fd_off = e->stage_off;
 		return 0;
 	}
-	w->fd_owned = 1;
-	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (w->fd < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
-	posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return 0;
+	if (!e->src)
+		return 0; /* an empty file of the layout's own */
+	return open_src(w, e, err);
 }
 
 /* Prepare the header (and data source) of member i. */
@@ -167,7 +248,7 @@ static int start_member(struct cpio_writer *w, struct ek_error *err)
 {
 	const struct cpio_member *m = &w->m[w->i];
 	const struct tree_entry *e = m->e;
-	uint32_t ino = w->ino++, nlink = e->type == TREE_DIR ? 2 : 1;
+	uint32_t ino, nlink = e->type == TREE_DIR ? 2 : 1;
 	uint64_t size = 0;
 	int ret;
 
@@ -182,11 +263,10 @@ static int start_member(struct cpio_writer *w, struct ek_error *err)
 		if (l->ino)
 			ino = l->ino, size = 0; /* data went with the first */
 		else
-			l->ino = ino;
+			ino = l->ino = w->ino++;
+	} else {
+		ino = w->ino++;
 	}
-	if (size > TREE_FILE_MAX)
-		return ek_fail(err, EK_ELIMIT, "'%s': 4 GiB or larger, which "
-			       "newc cannot hold", e->src ? e->src : e->path);
 	ret = set_header(w, m->prefix, e->path, ino,
 			 type_bits[e->type] | (e->mode & 07777), e, nlink,
 			 size, err);
@@ -205,8 +285,8 @@ static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
 	if (n < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->data_name);
 	if ((size_t)n < want)
-		return ek_fail(err, EK_EIO, "'%s': file shrank while being read",
-			       w->data_name);
+		return ek_fail(err, EK_EIO, "'%s': changed size while being read "
+			       "(it shrank)", w->data_name);
 	*got = (size_t)n;
 	return 0;
 }
@@ -226,8 +306,8 @@ static int finish_file(struct cpio_writer *w, struct ek_error *err)
 	close(w->fd);
 	w->fd = -1;
 	if (n != 0)
-		return ek_fail(err, EK_EIO, "'%s': file grew while being read",
-			       w->data_name);
+		return ek_fail(err, EK_EIO, "'%s': changed size while being read "
+			       "(it grew)", w->data_name);
 	return 0;
 }
 

@@ -177,6 +177,12 @@ static int hard_link(struct apply *a, struct archive_entry *ae,
 	free(tp);
 	if (!target->link_group)
 		target->link_group = tree_new_group(a->t);
+	/* one inode: every name has the target's attributes, whatever the
+	 * link's own header says (umoci unpacks it so too) */
+	e->mode = target->mode;
+	e->uid = target->uid;
+	e->gid = target->gid;
+	e->mtime = target->mtime;
 	e->type = TREE_REG;
 	e->link_group = target->link_group;
 	e->size = target->size;
@@ -194,28 +200,23 @@ static int stage_write(struct apply *a, const void *buf, size_t n,
 	return 0;
 }
 
-/* Zeros for a sparse file's hole. */
-static int stage_zeros(struct apply *a, uint64_t n, struct ek_error *err)
+/* A sparse file's hole: left a hole in the stage file too (the next
+ * write lands past it; a hole at the end is made by extending the file),
+ * so a sparse 1 GiB file costs no 1 GiB of disk or writes. */
+static void stage_hole(struct apply *a, uint64_t n, bool *pending)
 {
-	static const uint8_t zeros[1 << 14];
-	int r = 0;
-
-	while (r == 0 && n > 0) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-
-		r = stage_write(a, zeros, k, err);
-		n -= k;
-	}
-	return r;
+	a->st->size += n;
+	*pending = n > 0 || *pending;
 }
 
 /* Copy a regular file's data to the end of the stage file. Blocks are
  * taken one at a time (archive_read_data would ask for more than the
- * declared size, see read_entries) and holes of sparse files filled. */
+ * declared size, see read_entries); holes of sparse files stay holes. */
 static int stage_data(struct apply *a, struct archive *ar,
 		      struct tree_entry *e, int64_t size, struct ek_error *err)
 {
 	uint64_t done = 0;
+	bool hole = false;   /* the stage file ends before st->size */
 	int r = 0;
 
 	if (size < 0 || (uint64_t)size > TREE_FILE_MAX)
@@ -237,13 +238,17 @@ static int stage_data(struct apply *a, struct archive *ar,
 			return LFAIL(EK_EFORMAT, "'%s': '%s': %s", a->layer, e->path,
 				     ar_r < ARCHIVE_WARN ? archive_error_string(ar)
 							 : "data outside the file");
-		r = stage_zeros(a, (uint64_t)off - done, err);
-		if (r == 0)
+		stage_hole(a, (uint64_t)off - done, &hole);
+		if (n > 0) {
 			r = stage_write(a, buf, n, err);
+			hole = false;
+		}
 		done = (uint64_t)off + n;
 	}
 	if (r == 0 && done < (uint64_t)size)
-		r = stage_zeros(a, (uint64_t)size - done, err); /* trailing hole */
+		stage_hole(a, (uint64_t)size - done, &hole); /* trailing hole */
+	if (r == 0 && hole && ftruncate(a->st->fd, (off_t)a->st->size) < 0)
+		r = ek_fail_errno(err, EK_EIO, errno, "stage file");
 	if (r)
 		return r;
 	a->data_complete = true;
@@ -369,6 +374,86 @@ static void apply_whiteouts(struct apply *a)
 	t->n = o;
 }
 
+/* Path order, then insertion order. */
+static int cmp_path_seq(const void *x, const void *y)
+{
+	const struct tree_entry *a = *(const struct tree_entry *const *)x;
+	const struct tree_entry *b = *(const struct tree_entry *const *)y;
+	int c = strcmp(a->path, b->path);
+
+	if (c)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* In v (sorted by cmp_path_seq), the entry for the first plen bytes of
+ * path that was the newest just before seq, or NULL. */
+static const struct tree_entry *entry_before(struct tree_entry **v, size_t n,
+					     const char *path, size_t plen,
+					     uint64_t seq)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* first entry not before (path, seq) */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(v[mid]->path, path, plen);
+
+		if (c == 0)
+			c = v[mid]->path[plen] ? 1 : v[mid]->seq < seq ? -1 : 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || strncmp(v[lo - 1]->path, path, plen) ||
+	    v[lo - 1]->path[plen])
+		return NULL;
+	return v[lo - 1];
+}
+
+/* A name of this layer must not reach through a symlink (or a file):
+ * what its parent folder was when the entry came must be a folder or
+ * nothing. The whole tree is searched, so a symlink of a lower layer
+ * counts; whiteouts of this layer have been applied. */
+static int check_parents(struct apply *a, struct ek_error *err)
+{
+	struct tree *t = a->t;
+	struct tree_entry **v;
+	int r = 0;
+
+	if (t->n == 0 || t->e[t->n - 1].seq < a->first_seq)
+		return 0;
+	v = malloc(t->n * sizeof(*v));
+	if (!v)
+		return LFAIL(EK_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = &t->e[i];
+	qsort(v, t->n, sizeof(*v), cmp_path_seq);
+	for (size_t i = 0; r == 0 && i < t->n; i++) {
+		const struct tree_entry *e = &t->e[i], *up;
+		const char *s;
+
+		if (e->seq < a->first_seq)
+			continue;
+		for (s = strchr(e->path, '/'); s && r == 0; s = strchr(s + 1, '/')) {
+			up = entry_before(v, t->n, e->path, (size_t)(s - e->path),
+					  e->seq);
+			if (!up || up->type == TREE_DIR)
+				continue;
+			if (up->type == TREE_LNK)
+				r = LFAIL(EK_EUNSAFE, "'%s': '%s' reaches through "
+					  "'%s', a symlink to '%s'", a->layer,
+					  e->path, up->path, up->link);
+			else
+				r = LFAIL(EK_EFORMAT, "'%s': '%s' is below '%s', "
+					  "which is not a directory", a->layer,
+					  e->path, up->path);
+		}
+	}
+	free(v);
+	return r;
+}
+
 static int read_entries(struct apply *a, struct archive *ar, struct pull *p,
 			struct ek_error *err)
 {
@@ -425,8 +510,10 @@ int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
 	}
 	if (r == 0)
 		r = read_entries(&a, ar, p, err);
-	if (r == 0)
+	if (r == 0) {
 		apply_whiteouts(&a);
+		r = check_parents(&a, err);
+	}
 	if (ar)
 		archive_read_free(ar);
 	if (p)

@@ -6,11 +6,14 @@
  * is left behind on any exit path, errors and signals included. Tree
  * entries point into it; the cpio writer reads them from there.
  *
+ * Holes of sparse files stay holes in the stage file.
+ *
  * Hostile layers: names are normalised (a leading "/" or "./" dropped);
- * ".." anywhere, a hard link to a path the image does not hold, and data
- * shorter than the header says are errors that name the layer and entry;
- * names that reach through a symlink are refused when the tree is
- * finished; duplicate entries keep the last one. */
+ * ".." anywhere, a hard link to a path the image does not hold, data
+ * shorter than the header says, and a name below a symlink or a file (as
+ * it was when the entry came, in this layer or a lower one) are errors
+ * that name the layer and the entry; duplicate entries keep the last one.
+ * A hard link takes its target's mode, owner and mtime (one inode). */
 #ifndef EIFKIT_LIB_LAYER_H
 #define EIFKIT_LIB_LAYER_H
 

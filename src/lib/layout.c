@@ -66,8 +66,10 @@ static int own_file(struct ramdisk *rd, const char *path, const char *src,
 	if (r)
 		return r;
 	e->size = (uint64_t)st.st_size;
-	e->src = strdup(src);
-	return e->src ? 0 : ek_fail(err, EK_ENOMEM, "out of memory");
+	/* resolved, since the content is opened with O_NOFOLLOW (nitro-cli's
+	 * sample blob folders are symlinks) */
+	e->src = realpath(src, NULL);
+	return e->src ? 0 : ek_fail_errno(err, EK_EIO, errno, "'%s'", src);
 }
 
 int ramdisk_system(struct ramdisk *rd, const char *init_path,
@@ -155,8 +157,9 @@ static int user_own(struct ramdisk *rd, const struct tree *t,
 		const struct tree_entry *e = tree_find(t, required_dirs[i]);
 
 		if (e && e->type != TREE_DIR)
-			return ek_fail(err, EK_EFORMAT, "'/%s' must be a "
-				       "directory in the root filesystem",
+			return ek_fail(err, EK_EFORMAT, "'/%s': must be a "
+				       "directory in the root filesystem (the "
+				       "enclave's init mounts on it)",
 				       required_dirs[i]);
 		if (!e)
 			r = own_add(rd, required_dirs[i], TREE_DIR, 0755, mtime,

@@ -150,6 +150,8 @@ static int read_config(struct blobstore *bs, const char *name,
 	img->os = dup_or_null(str_of(root, "os"));
 	img->variant = dup_or_null(str_of(root, "variant"));
 	img->config_digest = strdup(digest);
+	if (r == 0 && !img->config_digest)
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	json_object_put(root);
 	return r;
 }
@@ -219,17 +221,38 @@ static bool is_index(const char *mt)
 		      !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
+/* A descriptor's size: required by the image spec, and checked with the
+ * digest, so a descriptor without one (or with a negative one) is
+ * refused rather than letting the size check pass by default. */
+static int desc_size(struct blobstore *bs, struct json_object *d,
+		     const char *what, int64_t *size, struct ek_error *err)
+{
+	struct json_object *sz = member(d, "size", json_type_int);
+	const char *digest = str_of(d, "digest");
+
+	*size = sz ? json_object_get_int64(sz) : -1;
+	if (*size < 0)
+		return ek_fail(err, EK_EFORMAT, "'%s': %s %.80s has %s size",
+			       blobstore_path(bs), what, digest ? digest : "",
+			       sz ? "a negative" : "no");
+	return 0;
+}
+
 /* A descriptor from an index, with where it came from. */
 struct cand {
 	struct json_object *desc; /* borrowed from its index */
 	const char *ref;          /* the ref annotation it inherited */
 };
 
+#define SEEN_MAX 16
+
 struct cands {
 	struct cand v[64];
 	size_t n;
-	struct json_object *keep[8]; /* nested indexes, freed at the end */
+	struct json_object *keep[32]; /* nested indexes, freed at the end */
 	size_t nkeep;
+	struct strbuf seen;           /* what the store holds, for messages */
+	size_t nseen;
 };
 
 static const char *desc_ref(struct json_object *d)
@@ -269,18 +292,42 @@ static int platform_ok(struct json_object *d, const char *goarch)
 	return !variant || strcmp(goarch, "arm64") || !strcmp(variant, "v8");
 }
 
+/* Note a manifest (or an index not looked into) for "it holds: ...". */
+static void note_seen(struct cands *c, struct json_object *d, const char *ref,
+		      bool index)
+{
+	struct json_object *p = member(d, "platform", json_type_object);
+	const char *os = str_of(p, "os"), *arch = str_of(p, "architecture");
+	const char *variant = str_of(p, "variant");
+
+	if (c->nseen++ >= SEEN_MAX) {
+		if (c->nseen == SEEN_MAX + 1)
+			strbuf_addstr(&c->seen, ", ...");
+		return;
+	}
+	strbuf_addf(&c->seen, "%s%.100s", c->seen.len ? ", " : "",
+		    ref ? ref : "(no name)");
+	if (p)
+		strbuf_addf(&c->seen, " (%.20s/%.20s%s%.20s)", os ? os : "?",
+			    arch ? arch : "?", variant ? "/" : "",
+			    variant ? variant : "");
+	if (index)
+		strbuf_addstr(&c->seen, " (index)");
+}
+
 static int collect(struct blobstore *bs, struct json_object *index,
 		   const char *ref, const char *inherited, const char *goarch,
 		   struct cands *c, int depth, struct ek_error *err);
 
 static int expand_index(struct blobstore *bs, struct json_object *d,
-			const char *ref, const char *goarch, struct cands *c,
-			int depth, struct ek_error *err)
+			const char *ref, const char *inherited,
+			const char *goarch, struct cands *c, int depth,
+			struct ek_error *err)
 {
 	const char *digest = str_of(d, "digest");
-	struct json_object *size = member(d, "size", json_type_int);
 	char *name = blob_name(digest);
 	struct json_object *sub;
+	int64_t size;
 	int r;
 
 	if (!name)
@@ -288,20 +335,34 @@ static int expand_index(struct blobstore *bs, struct json_object *d,
 			       blobstore_path(bs), digest ? digest : "");
 	if (depth > 3 || c->nkeep == ARRAY_SIZE(c->keep)) {
 		free(name);
-		return ek_fail(err, EK_ELIMIT, "'%s': indexes nested too deep",
-			       blobstore_path(bs));
+		return ek_fail(err, EK_ELIMIT, "'%s': indexes nested too deep "
+			       "or too many of them", blobstore_path(bs));
 	}
-	r = load_json(bs, name, digest, size ? json_object_get_int64(size) : -1,
-		      &sub, err);
+	r = desc_size(bs, d, "index", &size, err);
+	if (r == 0)
+		r = load_json(bs, name, digest, size, &sub, err);
 	free(name);
 	if (r)
 		return r;
 	c->keep[c->nkeep++] = sub;
-	return collect(bs, sub, NULL, ref ? ref : desc_ref(d), goarch, c,
-		       depth + 1, err);
+	return collect(bs, sub, ref, inherited, goarch, c, depth + 1, err);
 }
 
-/* Gather the manifests of index (and nested indexes) that match. */
+static bool same_digest(const struct cands *c, struct json_object *d)
+{
+	const char *dg = str_of(d, "digest");
+
+	for (size_t i = 0; dg && i < c->n; i++)
+		if (!strcmp(dg, str_of(c->v[i].desc, "digest")
+				    ? str_of(c->v[i].desc, "digest") : ""))
+			return true;
+	return false;
+}
+
+/* Gather the manifests of index (and nested indexes) that match ref and
+ * the platform. A nested index whose ref matches is searched without the
+ * ref (its manifests inherit it); one without a ref of its own is searched
+ * for the ref. Two descriptors of the same manifest count once. */
 static int collect(struct blobstore *bs, struct json_object *index,
 		   const char *ref, const char *inherited, const char *goarch,
 		   struct cands *c, int depth, struct ek_error *err)
@@ -315,80 +376,65 @@ static int collect(struct blobstore *bs, struct json_object *index,
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *d = json_object_array_get_idx(list, i);
 		const char *r = desc_ref(d) ? desc_ref(d) : inherited;
+		bool match = ref_matches(ref, r);
 		int ret;
 
 		if (!json_object_is_type(d, json_type_object))
 			continue;
-		if (ref && !ref_matches(ref, r))
-			continue;
 		if (is_index(str_of(d, "mediaType"))) {
-			if ((ret = expand_index(bs, d, r, goarch, c, depth, err)))
+			if (!match && desc_ref(d)) {
+				note_seen(c, d, r, true);
+				continue;
+			}
+			ret = expand_index(bs, d, match ? NULL : ref, r, goarch,
+					   c, depth, err);
+			if (ret)
 				return ret;
 			continue;
 		}
-		if (!platform_ok(d, goarch) || c->n == ARRAY_SIZE(c->v))
+		note_seen(c, d, r, false);
+		if (!match || !platform_ok(d, goarch) || same_digest(c, d))
 			continue;
+		if (c->n == ARRAY_SIZE(c->v))
+			return ek_fail(err, EK_ELIMIT, "'%s': more than %zu "
+				       "images match", blobstore_path(bs),
+				       ARRAY_SIZE(c->v));
 		c->v[c->n].desc = d;
 		c->v[c->n++].ref = r;
 	}
 	return 0;
 }
 
-/* "what is there": every manifest's ref and platform, for messages. */
-static void describe_index(struct json_object *index, struct strbuf *sb)
-{
-	struct json_object *list = member(index, "manifests", json_type_array);
-	size_t n = list ? json_object_array_length(list) : 0;
-
-	for (size_t i = 0; i < n && i < 16; i++) {
-		struct json_object *d = json_object_array_get_idx(list, i);
-		struct json_object *p = member(d, "platform", json_type_object);
-
-		strbuf_addf(sb, "%s%s", i ? ", " : "",
-			    desc_ref(d) ? desc_ref(d) : "(no name)");
-		if (p)
-			strbuf_addf(sb, " (%s/%s)", str_of(p, "os") ? str_of(p, "os") : "?",
-				    str_of(p, "architecture") ? str_of(p, "architecture") : "?");
-		if (is_index(str_of(d, "mediaType")))
-			strbuf_addstr(sb, " (index)");
-	}
-	if (n == 0)
-		strbuf_addstr(sb, "nothing");
-}
-
 static int pick(struct blobstore *bs, struct json_object *index,
 		const char *ref, const char *goarch, struct cands *c,
 		struct ek_error *err)
 {
-	struct strbuf sb;
 	int r = collect(bs, index, ref, NULL, goarch, c, 0, err);
 
 	if (r || c->n == 1)
 		return r;
-	strbuf_init(&sb);
-	describe_index(index, &sb);
-	r = ek_fail(err, EK_EINVAL, "'%s': %s image matches%s%s for linux/%s; "
-		    "it holds: %s", blobstore_path(bs), c->n ? "more than one"
-		    : "no", ref ? " ref " : "", ref ? ref : "", goarch,
-		    strbuf_ok(&sb) ? sb.buf : "?");
-	strbuf_release(&sb);
-	return r;
+	return ek_fail(err, EK_EINVAL, "'%s': %s image matches%s%.200s for "
+		       "linux/%s; it holds: %s", blobstore_path(bs),
+		       c->n ? "more than one" : "no", ref ? " ref " : "",
+		       ref ? ref : "", goarch, !strbuf_ok(&c->seen) ? "?"
+		       : c->seen.len ? c->seen.buf : "nothing");
 }
 
 static int read_manifest(struct blobstore *bs, struct json_object *desc,
 			 struct oci_image *img, struct ek_error *err)
 {
 	const char *digest = str_of(desc, "digest");
-	struct json_object *sz = member(desc, "size", json_type_int);
 	struct json_object *m, *cfg, *layers;
 	char *name = blob_name(digest), *cname = NULL;
+	int64_t size;
 	int r;
 
 	if (!name)
-		return ek_fail(err, EK_EFORMAT, "'%s': bad manifest digest",
-			       blobstore_path(bs));
-	r = load_json(bs, name, digest, sz ? json_object_get_int64(sz) : -1,
-		      &m, err);
+		return ek_fail(err, EK_EFORMAT, "'%s': bad manifest digest "
+			       "'%.80s'", blobstore_path(bs), digest ? digest : "");
+	r = desc_size(bs, desc, "manifest", &size, err);
+	if (r == 0)
+		r = load_json(bs, name, digest, size, &m, err);
 	free(name);
 	if (r)
 		return r;
@@ -397,29 +443,38 @@ static int read_manifest(struct blobstore *bs, struct json_object *desc,
 	layers = member(m, "layers", json_type_array);
 	if (!cfg || !layers || !(cname = blob_name(str_of(cfg, "digest"))))
 		r = ek_fail(err, EK_EFORMAT, "'%s': manifest %s has no config "
-			    "or layers", blobstore_path(bs), digest);
+			    "or layers, or a bad config digest",
+			    blobstore_path(bs), digest);
 	for (size_t i = 0; r == 0 && i < json_object_array_length(layers); i++) {
 		struct json_object *l = json_object_array_get_idx(layers, i);
-		struct json_object *ls = member(l, "size", json_type_int);
-		const char *mt = str_of(l, "mediaType");
-		char *ln = blob_name(str_of(l, "digest"));
+		const char *mt = str_of(l, "mediaType"), *ld = str_of(l, "digest");
+		char *ln = blob_name(ld);
+		int64_t ls;
 
-		if (!ln || !known_layer(mt))
-			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu: %s", blobstore_path(bs),
-				    i, ln ? "unknown media type" : "bad digest");
-		else if (add_layer(img, ln, str_of(l, "digest"),
-				   ls ? json_object_get_int64(ls) : -1, mt))
+		if (!ln)
+			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu: bad digest "
+				    "'%.80s'", blobstore_path(bs), i, ld ? ld : "");
+		else if (!known_layer(mt))
+			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu (%s): unknown "
+				    "media type '%.80s'", blobstore_path(bs), i,
+				    ld, mt ? mt : "");
+		else if ((r = desc_size(bs, l, "layer", &ls, err)) == 0 &&
+			 add_layer(img, ln, ld, ls, mt))
 			r = ek_fail(err, EK_ENOMEM, "out of memory");
 		free(ln);
 	}
-	if (r == 0)
-		r = read_config(bs, cname, str_of(cfg, "digest"),
-				member(cfg, "size", json_type_int)
-					? json_object_get_int64(member(cfg, "size", json_type_int))
-					: -1, img, err);
+	if (r == 0 && (r = desc_size(bs, cfg, "config", &size, err)) == 0)
+		r = read_config(bs, cname, str_of(cfg, "digest"), size, img, err);
 	free(cname);
 	json_object_put(m);
 	return r;
+}
+
+static void cands_release(struct cands *c)
+{
+	for (size_t i = 0; i < c->nkeep; i++)
+		json_object_put(c->keep[i]);
+	strbuf_release(&c->seen);
 }
 
 static int resolve_oci(struct blobstore *bs, const char *ref,
@@ -433,13 +488,13 @@ static int resolve_oci(struct blobstore *bs, const char *ref,
 	if (r)
 		return r;
 	memset(&c, 0, sizeof(c));
+	strbuf_init(&c.seen);
 	r = pick(bs, index, ref, goarch, &c, err);
 	if (r == 0) {
 		img->ref = dup_or_null(c.v[0].ref);
 		r = read_manifest(bs, c.v[0].desc, img, err);
 	}
-	for (size_t i = 0; i < c.nkeep; i++)
-		json_object_put(c.keep[i]);
+	cands_release(&c);
 	json_object_put(index);
 	return r;
 }
@@ -504,12 +559,12 @@ static struct json_object *docker_entry(struct blobstore *bs,
 }
 
 static int docker_layers(struct blobstore *bs, struct json_object *entry,
-			 const char *cname, struct oci_image *img,
-			 struct ek_error *err)
+			 const char *cname, const char *cdigest,
+			 struct oci_image *img, struct ek_error *err)
 {
 	struct json_object *layers = member(entry, "Layers", json_type_array);
 	struct json_object *cfg, *diff;
-	int r = load_json(bs, cname, NULL, -1, &cfg, err);
+	int r = load_json(bs, cname, cdigest, -1, &cfg, err);
 
 	if (r)
 		return r;
@@ -532,8 +587,62 @@ static int docker_layers(struct blobstore *bs, struct json_object *entry,
 	return r;
 }
 
+/* The newer docker save form holds an OCI layout too: the manifest of
+ * the chosen image is the one of index.json (for the platform) whose
+ * config is the one manifest.json names. Its digest goes to DockerInfo;
+ * every blob on the way is checked. Not found: left NULL. */
+static int docker_manifest(struct blobstore *bs, const char *goarch,
+			   struct oci_image *img, struct ek_error *err)
+{
+	struct json_object *index;
+	struct cands c;
+	const char *found = NULL;
+	int r;
+
+	if (!blobstore_exists(bs, "index.json"))
+		return 0;
+	if ((r = load_json(bs, "index.json", NULL, -1, &index, err)))
+		return r;
+	memset(&c, 0, sizeof(c));
+	strbuf_init(&c.seen);
+	r = collect(bs, index, NULL, NULL, goarch, &c, 0, err);
+	for (size_t i = 0; r == 0 && i < c.n; i++) {
+		const char *digest = str_of(c.v[i].desc, "digest");
+		char *name = blob_name(digest);
+		struct json_object *m = NULL;
+		const char *cd;
+		int64_t size;
+
+		if (!name) {
+			r = ek_fail(err, EK_EFORMAT, "'%s': bad manifest digest "
+				    "'%.80s'", blobstore_path(bs),
+				    digest ? digest : "");
+			break;
+		}
+		r = desc_size(bs, c.v[i].desc, "manifest", &size, err);
+		if (r == 0)
+			r = load_json(bs, name, digest, size, &m, err);
+		free(name);
+		cd = str_of(member(m, "config", json_type_object), "digest");
+		if (r == 0 && cd && !strcmp(img->config_digest, cd)) {
+			if (found) /* two manifests of one config: say none */
+				found = "";
+			else
+				found = digest;
+		}
+		json_object_put(m);
+	}
+	if (r == 0 && found && *found &&
+	    !(img->manifest_digest = strdup(found)))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
+	cands_release(&c);
+	json_object_put(index);
+	return r;
+}
+
 static int resolve_docker(struct blobstore *bs, const char *ref,
-			  struct oci_image *img, struct ek_error *err)
+			  const char *goarch, struct oci_image *img,
+			  struct ek_error *err)
 {
 	struct json_object *list, *entry;
 	const char *cname;
@@ -557,9 +666,11 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 	if (r == 0)
 		r = read_config(bs, cname, cdigest, -1, img, err);
 	if (r == 0)
-		r = docker_layers(bs, entry, cname, img, err);
-	if (r == 0 && ref)
-		img->ref = strdup(ref);
+		r = docker_layers(bs, entry, cname, cdigest, img, err);
+	if (r == 0 && !strncmp(cname, "blobs/", 6))
+		r = docker_manifest(bs, goarch, img, err);
+	if (r == 0 && ref && !(img->ref = strdup(ref)))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	free(cdigest);
 	json_object_put(list);
 	return r;
@@ -572,9 +683,13 @@ int oci_resolve(struct blobstore *bs, enum oci_kind kind, const char *ref,
 	int r;
 
 	memset(img, 0, sizeof(*img));
-	r = kind == DOCKER_ARCHIVE ? resolve_docker(bs, ref, img, err)
+	r = kind == DOCKER_ARCHIVE ? resolve_docker(bs, ref, goarch, img, err)
 				   : resolve_oci(bs, ref, goarch, img, err);
-	if (r == 0 && img->arch && strcmp(img->arch, goarch))
+	if (r == 0 && img->os && strcmp(img->os, "linux"))
+		r = ek_fail(err, EK_EINVAL, "'%s': the image is for %s/%s, not "
+			    "linux", blobstore_path(bs), img->os,
+			    img->arch ? img->arch : "?");
+	else if (r == 0 && img->arch && strcmp(img->arch, goarch))
 		r = ek_fail(err, EK_EINVAL, "'%s': the image is for %s/%s, not "
 			    "linux/%s (see --arch)", blobstore_path(bs),
 			    img->os ? img->os : "?", img->arch, goarch);

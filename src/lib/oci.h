@@ -39,8 +39,12 @@ enum oci_kind { OCI_LAYOUT, OCI_ARCHIVE, DOCKER_ARCHIVE };
 
 /* Pick the image: by ref (the org.opencontainers.image.ref.name or
  * io.containerd.image.name annotation, or a docker RepoTag), then by
- * platform (linux/goarch, goarch "amd64" or "arm64"). Zero or several
- * matches are an error that lists what the store holds. */
+ * platform (linux/goarch, goarch "amd64" or "arm64", variant v8 if any),
+ * through nested indexes. One manifest under several refs is one image.
+ * Zero or several matches are an error that lists what the store holds
+ * (refs and platforms). Descriptors must have a size; every blob is
+ * checked against its digest and size before it is parsed. A docker
+ * archive with an OCI layout inside also gets its manifest digest. */
 int oci_resolve(struct blobstore *bs, enum oci_kind kind, const char *ref,
 		const char *goarch, struct oci_image *img,
 		struct ek_error *err);

@@ -17,6 +17,12 @@ struct hl {
 	size_t idx;
 };
 
+struct scan_inode {
+	dev_t dev;
+	ino_t ino;
+	uint32_t group;
+};
+
 struct scan {
 	struct tree *t;
 	struct scan_opts *o;
@@ -98,6 +104,11 @@ static int fill_entry(struct scan *s, struct tree_entry *e,
 	e->uid = s->o->keep_owners ? st->st_uid : 0;
 	e->gid = s->o->keep_owners ? st->st_gid : 0;
 	e->mtime = s->o->keep_mtimes ? st->st_mtime : s->o->mtime;
+	if (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX)
+		return ek_fail(err, EK_EFORMAT, "'%s': mtime %lld is outside "
+			       "what newc holds (0 to %llu)", host,
+			       (long long)e->mtime,
+			       (unsigned long long)TREE_MTIME_MAX);
 	if (e->type == TREE_CHR || e->type == TREE_BLK) {
 		e->rdev_major = major(st->st_rdev);
 		e->rdev_minor = minor(st->st_rdev);
@@ -237,24 +248,77 @@ static int cmp_hl(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Runs of the same (dev, ino) become one hard-link group. */
-static void group_links(struct scan *s)
+static int cmp_inode(const void *a, const void *b)
 {
+	const struct scan_inode *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* The group of (dev, ino): the one an earlier scan gave it, or a new one.
+ * o->inodes[0..sorted) is sorted; new ones go after it. */
+static int inode_group(struct scan *s, const struct hl *h, size_t sorted,
+		       uint32_t *group)
+{
+	struct scan_opts *o = s->o;
+	struct scan_inode key = { .dev = h->dev, .ino = h->ino }, *found;
+
+	found = sorted ? bsearch(&key, o->inodes, sorted, sizeof(key),
+				 cmp_inode) : NULL;
+	if (found) {
+		*group = found->group;
+		return 0;
+	}
+	if (o->ninodes == o->inodes_alloc) {
+		size_t na = o->inodes_alloc ? 2 * o->inodes_alloc : 64;
+		struct scan_inode *n = realloc(o->inodes, na * sizeof(*n));
+
+		if (!n)
+			return -1;
+		o->inodes = n;
+		o->inodes_alloc = na;
+	}
+	key.group = tree_new_group(s->t);
+	o->inodes[o->ninodes++] = key;
+	*group = key.group;
+	return 0;
+}
+
+/* Runs of the same (dev, ino) become one hard-link group, shared with the
+ * names earlier scans found (a file with one name in this folder may have
+ * another in an earlier one). tree_finish undoes groups left with a
+ * single member. */
+static int group_links(struct scan *s, struct ek_error *err)
+{
+	size_t sorted = s->o->ninodes;
+
+	if (s->nhl == 0)
+		return 0; /* no hard links (and hl is NULL) */
 	qsort(s->hl, s->nhl, sizeof(*s->hl), cmp_hl);
 	for (size_t i = 0; i < s->nhl;) {
 		size_t j = i + 1;
+		uint32_t g;
 
 		while (j < s->nhl && s->hl[j].dev == s->hl[i].dev &&
 		       s->hl[j].ino == s->hl[i].ino)
 			j++;
-		if (j - i > 1) {
-			uint32_t g = tree_new_group(s->t);
-
-			for (size_t k = i; k < j; k++)
-				s->t->e[s->hl[k].idx].link_group = g;
-		}
+		if (inode_group(s, &s->hl[i], sorted, &g))
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		for (size_t k = i; k < j; k++)
+			s->t->e[s->hl[k].idx].link_group = g;
 		i = j;
 	}
+	qsort(s->o->inodes, s->o->ninodes, sizeof(*s->o->inodes), cmp_inode);
+	return 0;
+}
+
+void scan_opts_release(struct scan_opts *o)
+{
+	free(o->inodes);
+	o->inodes = NULL;
+	o->ninodes = o->inodes_alloc = 0;
 }
 
 int scan_dir(struct tree *t, const char *root, struct scan_opts *o,
@@ -276,7 +340,7 @@ int scan_dir(struct tree *t, const char *root, struct scan_opts *o,
 	r = strbuf_ok(&s.host) ? walk(&s, 0, err)
 			       : ek_fail(err, EK_ENOMEM, "out of memory");
 	if (r == 0)
-		group_links(&s);
+		r = group_links(&s, err);
 	free(s.hl);
 	strbuf_release(&s.host);
 	return r;
@@ -330,7 +394,14 @@ int scan_file_spec(struct tree *t, const char *spec, struct scan_opts *o,
 	else if (!S_ISREG(st.st_mode))
 		r = ek_fail(err, EK_EIO, "--file '%s': not a regular file", src);
 	else if ((uint64_t)st.st_size > TREE_FILE_MAX)
-		r = ek_fail(err, EK_ELIMIT, "--file '%s': 4 GiB or larger", src);
+		r = ek_fail(err, EK_ELIMIT, "--file '%s': 4 GiB or larger, which "
+			    "a newc archive cannot hold", src);
+	else if (o->keep_mtimes && (st.st_mtime < 0 ||
+				    st.st_mtime > (int64_t)TREE_MTIME_MAX))
+		r = ek_fail(err, EK_EFORMAT, "--file '%s': mtime %lld is outside "
+			    "what newc holds (0 to %llu)", src,
+			    (long long)st.st_mtime,
+			    (unsigned long long)TREE_MTIME_MAX);
 	if (r == 0)
 		r = tree_path_normalise(dest, &e.path, err);
 	if (r == 0) {

@@ -15,6 +15,8 @@
 #include "error.h"
 #include "tree.h"
 
+struct scan_inode;
+
 struct scan_opts {
 	bool keep_owners;      /* else uid/gid 0 */
 	bool keep_mtimes;      /* else mtime = the value below */
@@ -23,11 +25,21 @@ struct scan_opts {
 	unsigned long sockets;      /* skipped */
 	unsigned long xattr_files;  /* files whose xattrs were dropped */
 	char first_socket[256];     /* one example, for the message */
+	/* the hard-link group of each (device, inode) seen, so that the
+	 * names of one file in two folders are one group too */
+	struct scan_inode *inodes;
+	size_t ninodes, inodes_alloc;
 };
 
-/* Add everything below root (not root itself) to t. */
+/* Add everything below root (not root itself) to t. Regular files with
+ * more than one name share a hard-link group (tree.h) with every other
+ * name of the same file found by the scans that used o. An mtime outside
+ * newc's 0..2^32-1 is refused (with keep_mtimes). */
 int scan_dir(struct tree *t, const char *root, struct scan_opts *o,
 	     struct ek_error *err);
+
+/* Free what the scans recorded in o (not o itself). */
+void scan_opts_release(struct scan_opts *o);
 
 /* Add one file: spec is SRC:DEST[:MODE] (MODE octal). SRC is followed if
  * it is a symlink and must be a regular file. */

@@ -96,25 +96,36 @@ static int cmp_entry(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Keep the last entry of each path. */
+/* Keep the last entry of each path. It records when that path last held
+ * a non-directory: what was below it before then stays hidden. */
 static void dedupe(struct tree *t)
 {
 	size_t o = 0;
+	uint64_t hide = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (i + 1 < t->n && !strcmp(t->e[i].path, t->e[i + 1].path)) {
+		const struct tree_entry *e = &t->e[i];
+
+		if (e->hide_seq > hide)
+			hide = e->hide_seq;
+		if (e->type != TREE_DIR && e->seq + 1 > hide)
+			hide = e->seq + 1;
+		if (i + 1 < t->n && !strcmp(e->path, t->e[i + 1].path)) {
 			tree_entry_release(&t->e[i]);
 			continue;
 		}
-		t->e[o++] = t->e[i];
+		t->e[o] = t->e[i];
+		t->e[o++].hide_seq = hide;
+		hide = 0;
 	}
 	t->n = o;
 }
 
 /* Walk the listed ancestors of e[i] (every one comes earlier in the
- * sorted list). A non-directory ancestor added after e[i] replaced the
- * directory e[i] was in: e[i] is hidden (return 1). One added before e[i]
- * means e[i] was put below a file: an error. */
+ * sorted list). One that held a non-directory after e[i] was added
+ * replaced the directory e[i] was in: e[i] is hidden (return 1). A
+ * non-directory added before e[i] means e[i] was put below a file (or a
+ * symlink, which the kernel would follow): an error. */
 static int hidden(const struct tree *t, size_t i, struct ek_error *err)
 {
 	/* a copy: cutting e[i].path itself would let the search find e[i] */
@@ -128,14 +139,12 @@ static int hidden(const struct tree *t, size_t i, struct ek_error *err)
 
 		*s = '\0';
 		a = tree_find(t, path);
-		*s = '/';
-		if (!a || a->type == TREE_DIR)
-			continue;
-		if (a->seq > t->e[i].seq)
+		if (a && a->hide_seq > t->e[i].seq)
 			r = 1;
-		else
+		else if (a && a->type != TREE_DIR)
 			r = ek_fail(err, EK_EFORMAT, "'%s': '%s' is not a "
-				    "directory", path, a->path);
+				    "directory", t->e[i].path, a->path);
+		*s = '/';
 	}
 	free(path);
 	return r;
@@ -301,7 +310,8 @@ int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err)
 {
 	int ret;
 
-	qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
+	if (t->n) /* e is NULL in an empty tree */
+		qsort(t->e, t->n, sizeof(*t->e), cmp_entry);
 	dedupe(t);
 	ret = drop_hidden(t, err);
 	if (ret == 0)

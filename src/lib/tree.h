@@ -14,6 +14,7 @@
 
 #define TREE_PATH_MAX 4095 /* bytes of a name in the archive, NUL excluded */
 #define TREE_FILE_MAX 0xFFFFFFFFULL /* newc's 8-hex-digit size field */
+#define TREE_MTIME_MAX 0xFFFFFFFFULL /* and mtime field */
 
 enum tree_type { TREE_REG, TREE_DIR, TREE_LNK, TREE_CHR, TREE_BLK, TREE_FIFO };
 
@@ -33,6 +34,10 @@ struct tree_entry {
 	                       /*   not owned) when stage_fd > 0 */
 	uint32_t link_group;   /* hard links share a non-zero group */
 	uint64_t seq;          /* insertion order: later inputs win */
+	uint64_t hide_seq;     /* set by tree_finish: entries below this path
+	                          added before hide_seq are hidden (a
+	                          non-directory replaced the directory they
+	                          were in), even if a directory came back */
 };
 
 struct tree {
@@ -61,10 +66,12 @@ void tree_entry_release(struct tree_entry *e);
 uint32_t tree_new_group(struct tree *t);
 
 /* Make the tree final: sort by path bytes, keep the last entry added for
- * each path, drop entries below a path whose final entry is not a
- * directory (an overlay replaced that directory), add missing parent
- * directories (0755, 0:0, mtime given), and turn hard-link groups with a
- * single remaining member back into plain files. */
+ * each path, drop entries that a later non-directory at one of their
+ * ancestors' paths hid (an overlay replaced that directory; a directory
+ * added there later again does not bring them back), refuse entries below
+ * a non-directory added before them, add missing parent directories
+ * (0755, 0:0, mtime given), and turn hard-link groups with a single
+ * remaining member back into plain files. */
 int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err);
 
 /* Find an entry by (normalised) path in a finished tree, or NULL. */

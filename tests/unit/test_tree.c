@@ -1,0 +1,416 @@
+/* Unit tests for the tree (tree.c) and the folder scan that fills it
+ * (scan.c): path rules, the order and merging rules of tree_finish
+ * (later inputs win, a non-directory hides what an earlier directory
+ * held, even once a directory comes back, missing parents), hard-link
+ * groups (across folders, demoted when one member is left), and the
+ * limits the scan enforces. Folders are made under $TMPDIR. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scan.h"
+#include "tree.h"
+#include "unit.h"
+
+/* ---- helpers ---- */
+
+static void add(struct tree *t, const char *path, enum tree_type type)
+{
+	struct tree_entry e;
+	struct ek_error err;
+
+	memset(&e, 0, sizeof(e));
+	e.path = strdup(path);
+	e.type = type;
+	e.mode = type == TREE_DIR ? 0700 : 0600;
+	if (type == TREE_LNK)
+		e.link = strdup("target");
+	CHECK(tree_add(t, &e, &err) == 0);
+}
+
+static void add_linked(struct tree *t, const char *path, uint32_t group)
+{
+	add(t, path, TREE_REG);
+	t->e[t->n - 1].link_group = group;
+}
+
+/* "a b c" of the finished tree's paths. */
+static const char *paths(const struct tree *t)
+{
+	static char buf[4096];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < t->n && o < sizeof(buf) - 1; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+				      i ? " " : "", t->e[i].path);
+	return buf;
+}
+
+static char tmpl[64];
+
+static const char *mktemp_dir(void)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(tmpl, sizeof(tmpl), "%.40s/eifkit-tree-XXXXXX", base);
+	return mkdtemp(tmpl);
+}
+
+static void put_file(const char *dir, const char *name, const char *data)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(data, f);
+		fclose(f);
+	}
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
+/* ---- tree_path_normalise ---- */
+
+TEST(normalise_accepts)
+{
+	static const char *const cases[][2] = {
+		{ "a", "a" }, { "/a", "a" }, { "./a", "a" }, { "a/", "a" },
+		{ "//a//b//", "a/b" }, { "././a", "a" }, { "/./a/b", "a/b" },
+		{ "...", "..." }, { ".a/..b/b..", ".a/..b/b.." },
+		{ "a\nb/\xff\xfe", "a\nb/\xff\xfe" }, { "TRAILER!!!", "TRAILER!!!" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *out = NULL;
+		struct ek_error err;
+
+		CHECK(tree_path_normalise(cases[i][0], &out, &err) == 0);
+		CHECK_STR(out, cases[i][1]);
+		free(out);
+	}
+}
+
+TEST(normalise_refuses)
+{
+	static const char *const cases[] = {
+		"", "/", "//", ".", "./", "..", "a/..", "../a", "a/../b",
+		"a/./b", "a/.", "/a/b/./",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *out = NULL;
+		struct ek_error err;
+
+		CHECK(tree_path_normalise(cases[i], &out, &err) < 0);
+		CHECK(out == NULL);
+		CHECK(strchr(err.msg, '\'') != NULL); /* names the input */
+	}
+}
+
+TEST(normalise_length_limit)
+{
+	char *in = malloc(TREE_PATH_MAX + 3), *out = NULL;
+	struct ek_error err;
+
+	memset(in, 'x', TREE_PATH_MAX);
+	in[TREE_PATH_MAX] = '\0';
+	CHECK(tree_path_normalise(in, &out, &err) == 0);
+	CHECK(out && strlen(out) == TREE_PATH_MAX);
+	free(out);
+	out = NULL;
+	in[0] = '/'; /* a leading slash does not count */
+	in[TREE_PATH_MAX] = 'x';
+	in[TREE_PATH_MAX + 1] = '\0';
+	CHECK(tree_path_normalise(in, &out, &err) == 0);
+	free(out);
+	out = NULL;
+	in[0] = 'x';
+	CHECK(tree_path_normalise(in, &out, &err) == EK_EFORMAT);
+	CHECK(strstr(err.msg, "longer than 4095") != NULL);
+	CHECK(strlen(err.msg) < 200); /* the name is shortened */
+	free(in);
+}
+
+/* ---- tree_finish ---- */
+
+TEST(sorted_by_bytes_later_wins)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	add(&t, "b", TREE_REG);
+	add(&t, "a-b", TREE_REG);
+	add(&t, "a", TREE_DIR);
+	add(&t, "a/b", TREE_REG);
+	add(&t, "a0", TREE_REG);
+	add(&t, "\xc3\xa9", TREE_REG);
+	add(&t, "B", TREE_REG);
+	add(&t, "b", TREE_LNK); /* replaces the file */
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK_STR(paths(&t), "B a a-b a/b a0 b \xc3\xa9");
+	CHECK(tree_find(&t, "b")->type == TREE_LNK);
+	CHECK(tree_find(&t, "a/b") != NULL && tree_find(&t, "a/c") == NULL);
+	tree_release(&t);
+}
+
+TEST(directory_replaced_by_a_file_hides_its_children)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	add(&t, "d", TREE_DIR);
+	add(&t, "d/x", TREE_REG);
+	add(&t, "d/s", TREE_DIR);
+	add(&t, "d/s/y", TREE_REG);
+	add(&t, "e", TREE_DIR);
+	add(&t, "e/keep", TREE_REG);
+	add(&t, "d", TREE_REG);
+	add(&t, "e", TREE_DIR); /* a later directory merges */
+	add(&t, "e/new", TREE_REG);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK_STR(paths(&t), "d e e/keep e/new");
+	tree_release(&t);
+}
+
+TEST(hidden_children_stay_hidden)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	add(&t, "d", TREE_DIR);
+	add(&t, "d/old", TREE_REG);
+	add(&t, "d/sub", TREE_DIR);
+	add(&t, "d/sub/deep", TREE_REG);
+	add(&t, "d", TREE_LNK);   /* hides d/old, d/sub, d/sub/deep */
+	add(&t, "d", TREE_DIR);   /* a new directory: empty */
+	add(&t, "d/new", TREE_REG);
+	add(&t, "d/sub/deeper", TREE_REG); /* under a missing parent */
+	CHECK(tree_finish(&t, 7, &err) == 0);
+	CHECK_STR(paths(&t), "d d/new d/sub d/sub/deeper");
+	CHECK(tree_find(&t, "d/sub")->mtime == 7);
+	CHECK(tree_find(&t, "d/sub")->mode == 0755);
+	tree_release(&t);
+}
+
+TEST(entry_below_an_earlier_file_refused)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	add(&t, "etc", TREE_LNK);
+	add(&t, "etc/passwd", TREE_REG);
+	CHECK(tree_finish(&t, 0, &err) == EK_EFORMAT);
+	CHECK_STR(err.msg, "'etc/passwd': 'etc' is not a directory");
+	tree_release(&t);
+}
+
+TEST(missing_parents_added)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	add(&t, "a/b/c/file", TREE_REG);
+	add(&t, "a/b/d", TREE_REG);
+	add(&t, "a/b!", TREE_REG); /* sorts between a/b and its children */
+	add(&t, "x/y", TREE_FIFO);
+	add(&t, "a", TREE_DIR);
+	CHECK(tree_finish(&t, 42, &err) == 0);
+	CHECK_STR(paths(&t), "a a/b a/b! a/b/c a/b/c/file a/b/d x x/y");
+	CHECK(tree_find(&t, "a")->mode == 0700);  /* given, kept */
+	CHECK(tree_find(&t, "a/b/c")->mode == 0755);
+	CHECK(tree_find(&t, "x")->mtime == 42);
+	CHECK(tree_find(&t, "x")->uid == 0 && tree_find(&t, "x")->type == TREE_DIR);
+	tree_release(&t);
+}
+
+TEST(link_groups_left_with_one_member_are_plain)
+{
+	struct tree t;
+	struct ek_error err;
+	uint32_t g1, g2, g3;
+
+	tree_init(&t);
+	g1 = tree_new_group(&t);
+	g2 = tree_new_group(&t);
+	g3 = tree_new_group(&t);
+	add_linked(&t, "a1", g1);
+	add_linked(&t, "a2", g1);
+	add_linked(&t, "a3", g1);
+	add_linked(&t, "b1", g2);
+	add_linked(&t, "b2", g2);
+	add_linked(&t, "lonely", g3);
+	add(&t, "a1", TREE_REG);  /* a later input replaces one name */
+	add(&t, "b2", TREE_REG);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK(tree_find(&t, "a1")->link_group == 0);
+	CHECK(tree_find(&t, "a2")->link_group == g1);
+	CHECK(tree_find(&t, "a3")->link_group == g1);
+	CHECK(tree_find(&t, "b1")->link_group == 0);
+	CHECK(tree_find(&t, "b2")->link_group == 0);
+	CHECK(tree_find(&t, "lonely")->link_group == 0);
+	tree_release(&t);
+}
+
+TEST(empty_tree)
+{
+	struct tree t;
+	struct ek_error err;
+
+	tree_init(&t);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK(t.n == 0 && tree_find(&t, "a") == NULL);
+	tree_release(&t);
+}
+
+/* ---- scan ---- */
+
+TEST(scan_two_folders_share_link_groups)
+{
+	const char *dir = mktemp_dir();
+	char a[128], b[128], p[256], q[256];
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	CHECK(mkdir(a, 0755) == 0 && mkdir(b, 0755) == 0);
+	put_file(a, "one", "1");
+	put_file(a, "solo", "s");
+	snprintf(p, sizeof(p), "%s/one", a);
+	snprintf(q, sizeof(q), "%s/one-too", b);
+	CHECK(link(p, q) == 0);
+	snprintf(q, sizeof(q), "%s/outside", dir);
+	snprintf(p, sizeof(p), "%s/solo", a);
+	CHECK(link(p, q) == 0);
+	tree_init(&t);
+	memset(&o, 0, sizeof(o));
+	CHECK(scan_dir(&t, a, &o, &err) == 0);
+	CHECK(scan_dir(&t, b, &o, &err) == 0);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK_STR(paths(&t), "one one-too solo");
+	CHECK(tree_find(&t, "one")->link_group != 0);
+	CHECK(tree_find(&t, "one")->link_group ==
+	      tree_find(&t, "one-too")->link_group);
+	CHECK(tree_find(&t, "solo")->link_group == 0); /* other name outside */
+	tree_release(&t);
+	scan_opts_release(&o);
+	rm_rf(dir);
+}
+
+TEST(scan_limits)
+{
+	const char *dir = mktemp_dir();
+	char p[256];
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+	struct timespec ts[2] = { { .tv_sec = -1 }, { .tv_sec = -1 } };
+	int fd;
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	/* the largest file newc holds (sparse): fine; one byte more: not */
+	snprintf(p, sizeof(p), "%s/big", dir);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)TREE_FILE_MAX) == 0);
+	close(fd);
+	tree_init(&t);
+	memset(&o, 0, sizeof(o));
+	CHECK(scan_dir(&t, dir, &o, &err) == 0);
+	CHECK(t.n == 1 && t.e[0].size == TREE_FILE_MAX);
+	tree_release(&t);
+	CHECK(truncate(p, (off_t)TREE_FILE_MAX + 1) == 0);
+	tree_init(&t);
+	CHECK(scan_dir(&t, dir, &o, &err) == EK_ELIMIT);
+	CHECK(strstr(err.msg, p) && strstr(err.msg, "4 GiB"));
+	tree_release(&t);
+	CHECK(truncate(p, 1) == 0);
+	/* an mtime newc cannot hold: only an error when it is kept */
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+	tree_init(&t);
+	CHECK(scan_dir(&t, dir, &o, &err) == 0);
+	tree_release(&t);
+	o.keep_mtimes = true;
+	tree_init(&t);
+	CHECK(scan_dir(&t, dir, &o, &err) == EK_EFORMAT);
+	CHECK(strstr(err.msg, p) && strstr(err.msg, "mtime -1"));
+	tree_release(&t);
+	scan_opts_release(&o);
+	rm_rf(dir);
+}
+
+TEST(scan_file_spec_rules)
+{
+	const char *dir = mktemp_dir();
+	char spec[512];
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	put_file(dir, "src", "data");
+	memset(&o, 0, sizeof(o));
+	tree_init(&t);
+	snprintf(spec, sizeof(spec), "%s/src:/usr/bin/x:4755", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == 0);
+	snprintf(spec, sizeof(spec), "%s/src:/a:b", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == 0);
+	CHECK(t.n == 2 && t.e[0].mode == 04755 && t.e[0].size == 4);
+	CHECK_STR(t.e[0].path, "usr/bin/x");
+	CHECK_STR(t.e[1].path, "a:b");
+	snprintf(spec, sizeof(spec), "%s/src:/x/../y", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == EK_EUNSAFE);
+	snprintf(spec, sizeof(spec), "%s/src:/x:10000", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == EK_EINVAL);
+	snprintf(spec, sizeof(spec), "%s:/x", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == EK_EIO);
+	CHECK(strstr(err.msg, "not a regular file") != NULL);
+	CHECK(scan_file_spec(&t, "nocolon", &o, &err) == EK_EINVAL);
+	CHECK(t.n == 2);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK_STR(paths(&t), "a:b usr usr/bin usr/bin/x");
+	tree_release(&t);
+	scan_opts_release(&o);
+	rm_rf(dir);
+}
+
+int main(void)
+{
+	RUN(normalise_accepts);
+	RUN(normalise_refuses);
+	RUN(normalise_length_limit);
+	RUN(sorted_by_bytes_later_wins);
+	RUN(directory_replaced_by_a_file_hides_its_children);
+	RUN(hidden_children_stay_hidden);
+	RUN(entry_below_an_earlier_file_refused);
+	RUN(missing_parents_added);
+	RUN(link_groups_left_with_one_member_are_plain);
+	RUN(empty_tree);
+	RUN(scan_two_folders_share_link_groups);
+	RUN(scan_limits);
+	RUN(scan_file_spec_rules);
+	return unit_done();
+}
