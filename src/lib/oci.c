@@ -647,9 +647,14 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 	struct json_object *list, *entry;
 	const char *cname;
 	char *cdigest = NULL;
-	int r = load_json(bs, "manifest.json", NULL, -1, &list, err);
+	int r;
 
-	if (r)
+	if (!blobstore_exists(bs, "manifest.json") &&
+	    blobstore_exists(bs, "index.json"))
+		return ek_fail(err, EK_EFORMAT, "'%s': no manifest.json: an OCI "
+			       "archive (see --oci-archive), not what docker "
+			       "save writes", blobstore_path(bs));
+	if ((r = load_json(bs, "manifest.json", NULL, -1, &list, err)))
 		return r;
 	if (!json_object_is_type(list, json_type_array)) {
 		json_object_put(list);

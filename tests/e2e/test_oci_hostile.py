@@ -336,10 +336,18 @@ def start(tmp_path, lay, out_name, cmd="ramdisk"):
     args += ["--oci", lay.path, "-o", work / "out" / out_name]
     if cmd == "build":
         args += ["--", "/bin/true"]
+    # the default disposition for every signal sent: a runner started
+    # under nohup (SIGHUP ignored) would otherwise pass that on
     p = subprocess.Popen([eifkit_path(), *map(str, args)], cwd=work / "cwd",
                          env=dict(os.environ, TMPDIR=str(work / "tmpdir")),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         restore_signals=True, preexec_fn=_default_signals)
     return p, work
+
+
+def _default_signals():
+    for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL,

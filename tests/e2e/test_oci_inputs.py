@@ -565,3 +565,12 @@ def test_same_manifest_under_two_refs_is_one_image(tmp_path):
     lay.write([dict(m, annotations={"org.opencontainers.image.ref.name": r})
                for r in ["latest", "v1"]])
     check_app_tree(plain_tree(tmp_path, "--oci", lay.path))
+
+
+def test_oci_archive_given_as_docker_archive(tmp_path):
+    lay = make_image(tmp_path / "img", LAYERS)
+    tar = tar_folder(lay.path, tmp_path / "o.tar")
+    r, _ = ramdisk(tmp_path, "--docker-archive", tar)
+    assert r.code == 1 and "--oci-archive" in err_text(r), r
+    r, _ = ramdisk(tmp_path, "--docker-archive", tmp_path / "img")
+    assert r.code == 1 and "not an archive file" in err_text(r), r
