@@ -4,7 +4,7 @@
 # works without a password; otherwise it prints the one command to run.
 set -e
 PKGS="gcc make pkg-config musl-tools qemu-system-x86 qemu-system-arm busybox-static gcc-aarch64-linux-gnu libssl-dev zlib1g-dev libarchive-dev libjson-c-dev umoci skopeo clang
-libclang-rt-14-dev python3 python3-pytest openssl cpio time bc zstd strace xz-utils bzip2"
+libclang-rt-14-dev python3 python3-pytest openssl cpio time bc zstd strace xz-utils bzip2 reprotest disorderfs faketime diffoscope-minimal"
 
 missing=""
 for p in $PKGS; do

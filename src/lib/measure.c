@@ -37,7 +37,8 @@ void pcr_of_bytes(const void *data, size_t len, uint8_t pcr[PCR_LEN])
 	pcr_from_digest(d, pcr);
 }
 
-#define SLOTS 8
+#define SLOTS 16
+#define WORKERS 2
 
 struct slot {
 	uint8_t *buf;
@@ -45,12 +46,26 @@ struct slot {
 	unsigned flags, stream;
 };
 
-struct hashpipe {
+struct hashpipe;
+
+struct worker {
+	struct hashpipe *p;
 	pthread_t thread;
+	unsigned flags;  /* the hashes this worker computes */
+	uint64_t tail;   /* slots it has processed (monotonic) */
+	int running;
+};
+
+/* Two workers, so that the two SHA-384 streams every byte goes through
+ * (PCR0 and one of PCR1/PCR2) run on two cores at once: worker 0 has
+ * PCR0, worker 1 the rest of what the caller does not keep. A slot is
+ * free again once every worker is past it. */
+struct hashpipe {
 	pthread_mutex_t mu;
 	pthread_cond_t work, freed;
 	struct slot slot[SLOTS];
-	uint64_t head, tail; /* submitted, processed (monotonic counts) */
+	uint64_t head;   /* submitted (monotonic count) */
+	struct worker w[WORKERS];
 	int stop;
 	unsigned local; /* flags hashed in the caller's thread */
 	EVP_MD_CTX *ctx[3];
@@ -70,23 +85,35 @@ static void process(struct hashpipe *p, const struct slot *s, unsigned flags)
 						      s->buf, s->len);
 }
 
+/* Slots every running worker has processed. */
+static uint64_t done_all(const struct hashpipe *p)
+{
+	uint64_t t = p->head;
+
+	for (int i = 0; i < WORKERS; i++)
+		if (p->w[i].running && p->w[i].tail < t)
+			t = p->w[i].tail;
+	return t;
+}
+
 static void *worker(void *arg)
 {
-	struct hashpipe *p = arg;
+	struct worker *w = arg;
+	struct hashpipe *p = w->p;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct slot s;
 
-		while (p->tail == p->head && !p->stop)
+		while (w->tail == p->head && !p->stop)
 			pthread_cond_wait(&p->work, &p->mu);
-		if (p->tail == p->head)
+		if (w->tail == p->head)
 			break;
-		s = p->slot[p->tail % SLOTS];
+		s = p->slot[w->tail % SLOTS];
 		pthread_mutex_unlock(&p->mu);
-		process(p, &s, s.flags & ~p->local);
+		process(p, &s, s.flags & w->flags);
 		pthread_mutex_lock(&p->mu);
-		p->tail++;
+		w->tail++;
 		pthread_cond_signal(&p->freed);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -104,10 +131,35 @@ static void free_pipe(struct hashpipe *p)
 	free(p);
 }
 
+static void stop_workers(struct hashpipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < WORKERS; i++)
+		if (p->w[i].running)
+			pthread_join(p->w[i].thread, NULL);
+}
+
+/* Start worker i for the hashes in flags (none: no thread). */
+static int start_worker(struct hashpipe *p, int i, unsigned flags)
+{
+	p->w[i].p = p;
+	p->w[i].flags = flags;
+	if (!flags)
+		return 0;
+	if (pthread_create(&p->w[i].thread, NULL, worker, &p->w[i]) != 0)
+		return -1;
+	p->w[i].running = 1;
+	return 0;
+}
+
 int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
 		 struct ek_error *err)
 {
 	struct hashpipe *p = calloc(1, sizeof(*p));
+	unsigned rest = (HP_PCR0 | HP_PCR1 | HP_PCR2 | HP_CRC) & ~local_flags;
 
 	if (!p)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
@@ -129,9 +181,11 @@ int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
 	}
 	for (int i = 0; i < SLOTS; i++)
 		p->slot[i].buf = p->mem + (size_t)i * HASHPIPE_CHUNK;
-	if (pthread_create(&p->thread, NULL, worker, p) != 0) {
+	if (start_worker(p, 0, rest & HP_PCR0) ||
+	    start_worker(p, 1, rest & ~HP_PCR0)) {
+		stop_workers(p);
 		free_pipe(p);
-		return ek_fail(err, EK_EIO, "cannot start the hashing thread");
+		return ek_fail(err, EK_EIO, "cannot start the hashing threads");
 	}
 	*ret = p;
 	return 0;
@@ -142,7 +196,7 @@ uint8_t *hashpipe_get(struct hashpipe *p)
 	uint8_t *buf;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->head - p->tail >= SLOTS)
+	while (p->head - done_all(p) >= SLOTS)
 		pthread_cond_wait(&p->freed, &p->mu);
 	buf = p->slot[p->head % SLOTS].buf;
 	pthread_mutex_unlock(&p->mu);
@@ -159,24 +213,15 @@ void hashpipe_submit(struct hashpipe *p, size_t len, unsigned flags,
 	s->stream = stream < HASHPIPE_MAX_STREAMS ? stream : 0;
 	pthread_mutex_lock(&p->mu);
 	p->head++;
-	pthread_cond_signal(&p->work);
+	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
 	p->len[s->stream] += len;
 	process(p, s, flags & p->local);
 }
 
-static void stop_worker(struct hashpipe *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-}
-
 void hashpipe_finish(struct hashpipe *p, struct hashpipe_result *res)
 {
-	stop_worker(p);
+	stop_workers(p);
 	for (int i = 0; i < 3; i++) {
 		uint8_t d[PCR_LEN];
 		unsigned int n = PCR_LEN;
@@ -193,6 +238,6 @@ void hashpipe_abort(struct hashpipe *p)
 {
 	if (!p)
 		return;
-	stop_worker(p);
+	stop_workers(p);
 	free_pipe(p);
 }

@@ -1,11 +1,12 @@
 /* measure.h: PCR measurements (EIF-FORMAT.md section 7) and the hashing
- * pipeline that computes them beside the I/O on a second thread.
+ * pipeline that computes them beside the I/O on other threads.
  *
  * PCR = SHA384(48 zero bytes || SHA384(measured bytes)). PCR0 covers
  * kernel, cmdline and every ramdisk; PCR1 kernel, cmdline and ramdisk 0;
  * PCR2 the other ramdisks. Every byte is hashed twice (PCR0 and one of
  * PCR1/PCR2), so the pipeline splits the work between the caller's thread
- * and a worker thread, as hashpipe_new's local_flags say. */
+ * and up to two workers (one for PCR0, one for the rest), as
+ * hashpipe_new's local_flags say. */
 #ifndef EIFKIT_LIB_MEASURE_H
 #define EIFKIT_LIB_MEASURE_H
 
@@ -41,11 +42,12 @@ struct hashpipe_result {
 	uint64_t len[HASHPIPE_MAX_STREAMS];    /* bytes in each stream */
 };
 
-/* local_flags: the hashes hashpipe_submit computes in the caller's thread
- * (the rest run on the worker). A reader, whose thread only reads, keeps
- * HP_PCR0 | HP_CRC; a writer, whose thread also writes the output (as
- * costly as a hash), keeps only HP_CRC and gives all three SHA-384
- * streams to the worker. */
+/* local_flags: the hashes hashpipe_submit computes in the caller's thread.
+ * Of the rest, PCR0 runs on one worker thread and the others on a second
+ * (a worker with nothing to do is not started). A reader, whose thread
+ * only reads, keeps HP_PCR0 | HP_CRC; a writer, whose thread also writes
+ * the output (as costly as a hash), keeps only HP_CRC: its two SHA-384
+ * streams then run on two cores at once. */
 int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
 		 struct ek_error *err);
 /* A buffer of HASHPIPE_CHUNK bytes to fill; waits until one is free. */

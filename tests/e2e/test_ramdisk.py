@@ -515,3 +515,25 @@ def test_usage_errors_exit_2(tmp_path, args):
     assert r.err.startswith(b"eifkit ramdisk: ")
     assert b"usage: eifkit ramdisk" in r.err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_names_with_control_characters_escaped_in_messages(tmp_path):
+    """A newline in a file name is stored as it is, but shown as \\n in
+    an error or a warning, which stay one line each."""
+    root = tmp_path / "r"
+    root.mkdir()
+    bad = os.fsencode(root) + b"/bad\nname\t1"
+    write(bad, b"x")
+    os.utime(bad, (-5, -5))
+    r, out = ramdisk(tmp_path, "--rootfs", root, "--keep-mtimes")
+    assert_fails(r, out, f"'{root}/bad\\nname\\t1': mtime -5")
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(os.fsencode(root) + b"/so\nck")
+    s.close()
+    os.utime(bad, (0, 0))
+    r, out = ramdisk(tmp_path, "--rootfs", root, "--keep-mtimes")
+    assert r.code == 0, r
+    assert r.err.decode() == (f"eifkit ramdisk: warning: skipped 1 socket "
+                              f"(such as '{root}/so\\nck'): a ramdisk cannot "
+                              "hold them\n")
