@@ -20,7 +20,8 @@ ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
                -Isrc/lib $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
 
-LIB_SRC     := $(sort $(wildcard src/lib/*.c))
+LIB_SRC     := $(sort $(wildcard src/lib/*.c src/lib/*/*.c))
+LIB_HDR     := $(sort $(wildcard src/lib/*.h src/lib/*/*.h))
 CLI_SRC     := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
@@ -33,7 +34,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 all: $(B)/eifkit
 
-$(B)/%.o: %.c $(wildcard src/lib/*.h src/cli/*.h tests/unit/*.h)
+$(B)/%.o: %.c $(LIB_HDR) $(wildcard src/cli/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc/cli -c -o $@ $<
 
@@ -66,7 +67,7 @@ e2e: all
 
 # libFuzzer target for the EIF reader; fuzz-replay runs the stored corpus.
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(B)/fuzz/fuzz_eif_read: tests/fuzz/fuzz_eif_read.c $(LIB_SRC) $(wildcard src/lib/*.h)
+$(B)/fuzz/fuzz_eif_read: tests/fuzz/fuzz_eif_read.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	clang -std=c11 $(FUZZ_FLAGS) -Isrc/lib $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
 	  -DEIFKIT_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)

@@ -9,7 +9,7 @@
 
 .PHONY: fuzz-replay-cpio fuzz-run-cpio
 
-$(B)/fuzz/fuzz_cpio_read: tests/fuzz/fuzz_cpio_read.c $(LIB_SRC) $(wildcard src/lib/*.h)
+$(B)/fuzz/fuzz_cpio_read: tests/fuzz/fuzz_cpio_read.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	clang -std=c11 $(FUZZ_FLAGS) -Isrc/lib $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
 	  -DEIFKIT_VERSION='"$(VERSION)"' -o $@ $< $(LIB_SRC) $(LDLIBS_ALL)

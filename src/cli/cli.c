@@ -1,13 +1,13 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <getopt.h>
 #include <unistd.h>
 
+#include "base/io.h"
+#include "base/strbuf.h"
 #include "cli.h"
-#include "io.h"
-#include "strbuf.h"
 
 const char *cli_cmd = "";
 

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "json.h"
-#include "measure.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "eif/measure.h"
 
 #define HASH_ALGORITHM "Sha384 { ... }" /* EIF-FORMAT.md 7.5 */
 

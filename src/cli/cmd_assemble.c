@@ -1,17 +1,17 @@
 /* cmd_assemble.c: kernel + cmdline + ramdisk files -> EIF, with the
  * flags of AWS's eif_build and reproducible defaults. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/io.h"
+#include "base/strbuf.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
-#include "metadata.h"
-#include "sign.h"
-#include "strbuf.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
+#include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit assemble --kernel FILE (--cmdline STR | --cmdline-file FILE)\n"

@@ -1,21 +1,21 @@
 /* cmd_build.c: root filesystem folders + kernel + init -> a bootable,
  * reproducible EIF, in one streaming pass: the cpio ramdisks are produced
  * on demand straight into the EIF writer. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/io.h"
+#include "base/strbuf.h"
+#include "build.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
-#include "layout.h"
-#include "metadata.h"
-#include "sign.h"
-#include "strbuf.h"
-#include "treeopts.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
+#include "eif/sign.h"
+#include "ramdisk/layout.h"
 
 static const char usage[] =
 	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"

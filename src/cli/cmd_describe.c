@@ -1,16 +1,16 @@
 /* cmd_describe.c: what nitro-cli describe-eif prints, or a summary. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 
+#include "base/io.h"
+#include "base/strbuf.h"
 #include "cli.h"
-#include "cpio_read.h"
-#include "eif.h"
-#include "io.h"
-#include "strbuf.h"
-#include "metadata.h"
-#include "sign.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
+#include "eif/sign.h"
+#include "ramdisk/cpio_read.h"
 
 static const char usage[] = "usage: eifkit describe [--text] FILE.eif\n";
 static const char help[] =

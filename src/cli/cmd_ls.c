@@ -2,17 +2,17 @@
  * one line per entry, the same bytes on every machine and in every time
  * zone, with names escaped so a crafted archive cannot drive the
  * terminal. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/io.h"
+#include "base/strbuf.h"
 #include "cli.h"
-#include "cpio_read.h"
-#include "eif.h"
-#include "io.h"
-#include "strbuf.h"
+#include "eif/eif.h"
+#include "ramdisk/cpio_read.h"
 
 static const char usage[] = "usage: eifkit ls FILE.eif|FILE.cpio\n";
 static const char help[] =

@@ -1,15 +1,15 @@
 /* cmd_pcr.c: measurements of an EIF, PCR8 of a certificate, or the PCR
  * of any file (nitro-cli pcr --input / --signing-certificate). */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
-#include "sign.h"
+#include "eif/eif.h"
+#include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit pcr FILE.eif\n"

@@ -1,13 +1,13 @@
 /* cmd_ramdisk.c: one deterministic cpio newc ramdisk, on its own. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 
+#include "base/io.h"
+#include "build.h"
 #include "cli.h"
-#include "io.h"
-#include "layout.h"
-#include "treeopts.h"
+#include "ramdisk/layout.h"
 
 static const char usage[] =
 	"usage: eifkit ramdisk --layout system --init FILE [--nsm FILE] -o FILE.cpio\n"

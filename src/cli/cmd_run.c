@@ -1,6 +1,6 @@
 /* cmd_run.c: boot an EIF on this machine under QEMU, its console on
  * stdout, and exit with the app's exit status (docs/eifkit-run.md). */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
+#include "eif/eif.h"
 
 static const char usage[] =
 	"usage: eifkit run [--memory MIB] [--cpus N] [--timeout SECONDS]\n"

@@ -1,14 +1,14 @@
 /* cmd_sign.c: sign an existing EIF (nitro-cli sign-eif). The sections
  * are copied in their order, any old signature dropped, and the new one
  * appended, so a signed builder output has the builder's layout. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
-#include "eif.h"
-#include "sign.h"
+#include "eif/eif.h"
+#include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "

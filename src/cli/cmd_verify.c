@@ -1,5 +1,5 @@
 /* cmd_verify.c: check an EIF and say which checks pass. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "base/io.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
-#include "metadata.h"
-#include "sign.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
+#include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "

@@ -1,13 +1,13 @@
 /* image.c: what assemble and build share: the arch flag, the metadata
  * defaults and the measurements they print. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 
+#include "base/io.h"
 #include "cli.h"
-#include "eif.h"
-#include "io.h"
-#include "metadata.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
 
 const char *cli_base_name(const char *path)
 {

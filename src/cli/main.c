@@ -1,5 +1,5 @@
 /* main.c: the command table; the only place that exits. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 

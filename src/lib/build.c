@@ -1,12 +1,12 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
+#include "base/io.h"
+#include "build.h"
 #include "cli.h"
-#include "io.h"
-#include "metadata.h"
-#include "treeopts.h"
+#include "eif/metadata.h"
 
 int treeopts_init(struct treeopts *o, int argc)
 {

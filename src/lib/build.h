@@ -7,11 +7,11 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "layer.h"
-#include "layout.h"
-#include "oci.h"
-#include "scan.h"
-#include "tree.h"
+#include "image/layer.h"
+#include "image/oci.h"
+#include "ramdisk/layout.h"
+#include "ramdisk/scan.h"
+#include "ramdisk/tree.h"
 
 enum {
 	TO_ROOTFS = 1000, TO_FILE, TO_ENV, TO_ENV_FILE, TO_ENTRYPOINT,

@@ -11,9 +11,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cpio_read.h"
-#include "io.h"
-#include "strbuf.h"
+#include "base/io.h"
+#include "base/strbuf.h"
+#include "ramdisk/cpio_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,10 +7,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "eif.h"
-#include "io.h"
-#include "metadata.h"
-#include "sign.h"
+#include "base/io.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
+#include "eif/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,15 +1,15 @@
 /* Unit tests for the cpio newc reader: archives are built here byte by
  * byte (so each test says exactly what is in them), then broken on
  * purpose, one rule at a time. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cpio_read.h"
-#include "io.h"
-#include "strbuf.h"
+#include "base/io.h"
+#include "base/strbuf.h"
+#include "ramdisk/cpio_read.h"
 #include "unit.h"
 
 /* ---- building archives ---- */

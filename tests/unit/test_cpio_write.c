@@ -4,16 +4,16 @@
  * what is refused before the first byte, and files that change between
  * the scan and the read (checked at open, while reading, at the end), a
  * FIFO in a file's place included. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cpio.h"
-#include "strbuf.h"
-#include "tree.h"
+#include "base/strbuf.h"
+#include "ramdisk/cpio_write.h"
+#include "ramdisk/tree.h"
 #include "unit.h"
 
 static struct tree_entry ent(const char *path, enum tree_type type,

@@ -1,16 +1,16 @@
 /* Unit tests for the EIF format, writer, reader, measurements and the
  * metadata writer. Expected values come from EIF-FORMAT.md section 16
  * (computed there by AWS's code and an independent Python model). */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "eif.h"
-#include "io.h"
-#include "metadata.h"
+#include "base/io.h"
+#include "eif/eif.h"
+#include "eif/metadata.h"
 #include "unit.h"
 
 static const char pcr_empty[] =

@@ -2,7 +2,7 @@
  * blobstore.c), also run under ASan + UBSan: layers are built here as
  * ustar bytes, one header at a time, put into an OCI layout in a fresh
  * folder, and applied to a tree. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,11 +12,11 @@
 
 #include <openssl/evp.h>
 
-#include "blobstore.h"
-#include "layer.h"
-#include "oci.h"
-#include "strbuf.h"
-#include "tree.h"
+#include "base/strbuf.h"
+#include "image/blobstore.h"
+#include "image/layer.h"
+#include "image/oci.h"
+#include "ramdisk/tree.h"
 #include "unit.h"
 
 /* ---- building layers ---- */

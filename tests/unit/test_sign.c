@@ -8,15 +8,15 @@
  * big (an 18 KB certificate), p256/key-encrypted.pem (passphrase
  * "secret"), p384/key-pkcs8.pem, vector-b-cert.pem (EIF-FORMAT.md 16.3).
  * Run from the repository root. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 
 #include <openssl/err.h>
 
-#include "json.h"
-#include "sign.h"
-#include "strbuf.h"
+#include "base/json.h"
+#include "base/strbuf.h"
+#include "eif/sign.h"
 #include "unit.h"
 
 #define DATA "tests/unit/data/sign/"

@@ -4,15 +4,15 @@
  * held, even once a directory comes back, missing parents), hard-link
  * groups (across folders, demoted when one member is left), and the
  * limits the scan enforces. Folders are made under $TMPDIR. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scan.h"
-#include "tree.h"
+#include "ramdisk/scan.h"
+#include "ramdisk/tree.h"
 #include "unit.h"
 
 /* ---- helpers ---- */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Read up to len bytes; fewer only at end of file. Returns the count or -1
  * (errno set). */

@@ -5,15 +5,15 @@
  * prints. So every choice below copies serde_json 1.x (and ryu, for
  * floats), not what would be most natural in C, down to its error
  * messages and positions. The comments name the serde detail copied. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 
-#include "json.h"
-#include "strbuf.h"
+#include "base/json.h"
+#include "base/strbuf.h"
 
 /* serde_json starts with remaining_depth = 128 and fails when entering a
  * container brings it to 0: 127 nested arrays/objects parse, 128 don't. */

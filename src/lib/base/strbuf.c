@@ -1,9 +1,9 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 static char empty_buf[1];
 

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "measure.h"
+#include "base/error.h"
+#include "eif/measure.h"
 
 #define EIF_MAGIC "\x2e\x65\x69\x66"   /* ".eif" */
 #define EIF_HDR_SIZE 548               /* section 2 */

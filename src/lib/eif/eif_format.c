@@ -1,6 +1,6 @@
-#include "internal.h"
+#include "base/internal.h"
 
-#include "eif.h"
+#include "eif/eif.h"
 
 static void put16(uint8_t *p, uint16_t v)
 {

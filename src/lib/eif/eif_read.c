@@ -1,14 +1,14 @@
 /* eif_read.c: open an EIF that may have been crafted, check its layout,
  * then stream it once for the CRC and the PCRs. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include "eif.h"
-#include "io.h"
+#include "base/io.h"
+#include "eif/eif.h"
 
 #define FAIL(...) ek_fail(err, EK_EFORMAT, __VA_ARGS__)
 

@@ -7,14 +7,14 @@
  * signature (whose CBOR size depends on the signature bytes, which depend
  * on PCR0) be appended after PCR0 is known, while every input byte is
  * still read exactly once. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <unistd.h>
 #include <zlib.h>
 
-#include "eif.h"
-#include "io.h"
-#include "sign.h"
+#include "base/io.h"
+#include "eif/eif.h"
+#include "eif/sign.h"
 
 struct wstate {
 	struct io_outfile out;

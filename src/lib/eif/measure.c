@@ -1,11 +1,11 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <pthread.h>
 
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "measure.h"
+#include "eif/measure.h"
 
 void pcr_from_digest(const uint8_t digest[PCR_LEN], uint8_t pcr[PCR_LEN])
 {

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define PCR_LEN 48
 #define PCR_HEX_LEN 96

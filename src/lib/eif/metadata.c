@@ -1,11 +1,11 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <time.h>
 
-#include "io.h"
-#include "metadata.h"
+#include "base/io.h"
+#include "eif/metadata.h"
 
 const char *const metadata_build_keys[METADATA_BUILD_KEYS] = {
 	"BuildTime", "BuildTool", "BuildToolVersion", "OperatingSystem",

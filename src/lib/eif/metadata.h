@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "json.h"
-#include "strbuf.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "base/strbuf.h"
 
 #define METADATA_CUSTOM_MAX 4096 /* bytes of a --metadata file (8.2) */
 #define METADATA_BUILD_KEYS 5

@@ -23,7 +23,7 @@
  *  - The PEM certificate is parsed as OpenSSL's PEM_read_bio_X509 does
  *    (the official readers use it, text around the PEM block is allowed),
  *    but a NUL byte anywhere in it is refused so cert_pem is a C string. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <limits.h>
 
@@ -37,10 +37,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "io.h"
-#include "json.h"
-#include "sign.h"
-#include "strbuf.h"
+#include "base/io.h"
+#include "base/json.h"
+#include "base/strbuf.h"
+#include "eif/sign.h"
 
 #define SIGN_KEY_FILE_MAX 65536
 

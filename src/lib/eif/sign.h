@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "json.h"
+#include "base/error.h"
+#include "base/json.h"
 
 #define SIGN_SECTION_MAX 32768 /* EIF-FORMAT.md 3.1, SIGNATURE_MAX_SIZE */
 #define SIGN_PCR_LEN 48        /* SHA-384 */

@@ -1,4 +1,4 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -9,8 +9,8 @@
 
 #include <openssl/evp.h>
 
-#include "blobstore.h"
-#include "io.h"
+#include "base/io.h"
+#include "image/blobstore.h"
 
 struct blobstore {
 	char kind;

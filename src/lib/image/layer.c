@@ -1,4 +1,4 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "io.h"
-#include "layer.h"
+#include "base/io.h"
+#include "image/layer.h"
 
 int stage_open(struct stage *st, struct ek_error *err)
 {

@@ -20,10 +20,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "blobstore.h"
-#include "error.h"
-#include "oci.h"
-#include "tree.h"
+#include "base/error.h"
+#include "image/blobstore.h"
+#include "image/oci.h"
+#include "ramdisk/tree.h"
 
 struct stage {
 	int fd;

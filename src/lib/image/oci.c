@@ -1,11 +1,11 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 
 #include <json-c/json.h>
 
-#include "oci.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
+#include "image/oci.h"
 
 #define JSON_MAX (16u << 20)
 #define ANN_REF "org.opencontainers.image.ref.name"

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blobstore.h"
-#include "error.h"
+#include "base/error.h"
+#include "image/blobstore.h"
 
 struct oci_layer {
 	char *name;      /* member name in the store */

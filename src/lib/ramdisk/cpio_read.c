@@ -10,15 +10,15 @@
  * after every entry the kernel skips any number of NULs, so NUL runs may
  * sit between entries as well as between archives. Alignment, the
  * kernel's choice, is counted from the start of the range. */
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "cpio_read.h"
-#include "io.h"
-#include "strbuf.h"
+#include "base/io.h"
+#include "base/strbuf.h"
+#include "ramdisk/cpio_read.h"
 
 #define TRAILER "TRAILER!!!"
 #define MAGIC_LEN 6

@@ -1,12 +1,12 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cpio.h"
-#include "io.h"
+#include "base/io.h"
+#include "ramdisk/cpio_write.h"
 
 #define HDR_LEN 110
 #define SHOW_MAX 256 /* a member's name in a message */

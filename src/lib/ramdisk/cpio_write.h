@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "tree.h"
+#include "base/error.h"
+#include "ramdisk/tree.h"
 
 #define CPIO_INO_START 721
 #define CPIO_PAD 512

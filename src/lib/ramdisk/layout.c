@@ -1,10 +1,10 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <sys/stat.h>
 
-#include "io.h"
-#include "layout.h"
-#include "strbuf.h"
+#include "base/io.h"
+#include "base/strbuf.h"
+#include "ramdisk/layout.h"
 
 static int push_member(struct ramdisk *rd, const char *prefix,
 		       const struct tree_entry *e, size_t cap)

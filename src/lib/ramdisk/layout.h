@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpio.h"
-#include "error.h"
-#include "tree.h"
+#include "base/error.h"
+#include "ramdisk/cpio_write.h"
+#include "ramdisk/tree.h"
 
 #define LAYOUT_SYSTEM_MTIME 1492533000 /* linuxkit's defaultModTime */
 

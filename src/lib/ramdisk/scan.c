@@ -1,4 +1,4 @@
-#include "internal.h"
+#include "base/internal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,8 +8,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "scan.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
+#include "ramdisk/scan.h"
 
 struct hl {
 	dev_t dev;

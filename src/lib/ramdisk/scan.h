@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "error.h"
-#include "tree.h"
+#include "base/error.h"
+#include "ramdisk/tree.h"
 
 struct scan_inode;
 

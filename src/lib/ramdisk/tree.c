@@ -1,6 +1,6 @@
-#include "internal.h"
+#include "base/internal.h"
 
-#include "tree.h"
+#include "ramdisk/tree.h"
 
 void tree_init(struct tree *t)
 {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define TREE_PATH_MAX 4095 /* bytes of a name in the archive, NUL excluded */
 #define TREE_FILE_MAX 0xFFFFFFFFULL /* newc's 8-hex-digit size field */
