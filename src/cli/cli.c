@@ -7,15 +7,73 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "build.h"
 #include "cli.h"
 
 const char *cli_cmd = "";
 
+/* s with control characters as \n, \t or \xHH, cut to fit out. */
+static void escape(const char *s, char *out, size_t size)
+{
+	static const char named[] = "\aa\bb\tt\nn\vv\ff\rr";
+	size_t o = 0;
+
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		const char *n = c && c < 0x20 ? strchr(named, c) : NULL;
+
+		if (n) {
+			out[o++] = '\\';
+			out[o++] = n[1];
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The message with its control characters escaped, so that a file name
+ * or an argument holding a newline cannot break the error's one line. */
 int report(const char *cmd, const struct ek_error *err)
 {
-	fprintf(stderr, "eifkit %s: %s\n", cmd, err->msg);
+	char msg[sizeof(err->msg) * 4];
+
+	escape(err->msg, msg, sizeof(msg));
+	fprintf(stderr, "eifkit %s: %s\n", cmd, msg);
 	return 1;
 }
+
+static bool root_user(const char *u)
+{
+	return !u || !*u || !strcmp(u, "0") || !strcmp(u, "root") ||
+	       !strncmp(u, "0:", 2) || !strncmp(u, "root:", 5);
+}
+
+void treeopts_warn(const struct treeopts *o, const char *cmd)
+{
+	char name[sizeof(o->scan.first_socket) * 4];
+
+	escape(o->scan.first_socket, name, sizeof(name));
+	if (o->scan.sockets)
+		fprintf(stderr, "eifkit %s: warning: skipped %lu socket%s (such "
+			"as '%s'): a ramdisk cannot hold them\n", cmd,
+			o->scan.sockets, o->scan.sockets > 1 ? "s" : "", name);
+	if (o->scan.xattr_files)
+		fprintf(stderr, "eifkit %s: warning: dropped the extended "
+			"attributes (file capabilities, ACLs, SELinux labels) of "
+			"%lu file%s: newc cannot store them\n", cmd,
+			o->scan.xattr_files, o->scan.xattr_files > 1 ? "s" : "");
+	if (o->have_image && !root_user(o->image.user)) {
+		escape(o->image.user, name, sizeof(name));
+		fprintf(stderr, "eifkit %s: warning: the image's User is '%s', "
+			"but the enclave's init runs the app as root\n",
+			cmd, name);
+	}
+}
+
+
 
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {

@@ -28,7 +28,7 @@ int cmd_run(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 
-/* "eifkit CMD: msg" on stderr; returns 1. */
+/* "eifkit CMD: msg" on stderr, control characters escaped; returns 1. */
 int report(const char *cmd, const struct ek_error *err);
 /* "eifkit CMD: <fmt>" and the usage line on stderr; returns 2. */
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
@@ -51,6 +51,11 @@ int write_json_outfile(struct io_outfile *out, const struct json_value *v,
 /* Write v pretty to path atomically. */
 int write_json_file(const char *path, const struct json_value *v,
 		    struct ek_error *err);
+
+struct treeopts;
+/* Warnings about what the build dropped or cannot honour (sockets,
+ * extended attributes, the image's User), on stderr. */
+void treeopts_warn(const struct treeopts *o, const char *cmd);
 
 struct eif_identity;
 struct eif_write_result;

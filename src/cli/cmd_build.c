@@ -323,8 +323,10 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 				   a->kconfig, time_buf, sizeof(time_buf),
 				   &j->os, &j->kver, err)) ||
 	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
-	    (r = treeopts_build(&a->tree, "build", &app, err)) ||
-	    (r = ramdisk_system(&j->sys, a->init, a->nsm, err)) ||
+	    (r = treeopts_build(&a->tree, &app, err)))
+		return r;
+	treeopts_warn(&a->tree, "build");
+	if ((r = ramdisk_system(&j->sys, a->init, a->nsm, err)) ||
 	    (r = ramdisk_user(&j->user, &a->tree.tree, &app,
 			      a->tree.scan.mtime, err)) ||
 	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
@@ -402,7 +404,7 @@ int cmd_build(int argc, char **argv)
 	if (r < 0)
 		r = print_help(help);
 	else if (r == 0 && build(&a, &err))
-		r = treeopts_report("build", &err);
+		r = report("build", &err);
 	release(&a);
 	return r;
 }

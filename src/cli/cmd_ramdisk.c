@@ -110,11 +110,13 @@ static int make(struct rargs *a, struct ek_error *err)
 	memset(&rd, 0, sizeof(rd));
 	if (!strcmp(a->layout, "system"))
 		r = ramdisk_system(&rd, a->init, a->nsm, err);
-	else if ((r = treeopts_build(&a->tree, "ramdisk", &app, err)) == 0)
+	else if ((r = treeopts_build(&a->tree, &app, err)) == 0) {
+		treeopts_warn(&a->tree, "ramdisk");
 		r = !strcmp(a->layout, "user")
 			    ? ramdisk_user(&rd, &a->tree.tree, &app,
 					   a->tree.scan.mtime, err)
 			    : ramdisk_plain(&rd, &a->tree.tree, err);
+	}
 	if (r == 0)
 		r = ramdisk_open(&rd, err);
 	if (r == 0)
@@ -138,7 +140,7 @@ int cmd_ramdisk(int argc, char **argv)
 	if (r < 0)
 		r = print_help(help);
 	else if (r == 0 && make(&a, &err))
-		r = treeopts_report("ramdisk", &err);
+		r = report("ramdisk", &err);
 	treeopts_release(&a.tree);
 	return r;
 }

@@ -5,7 +5,6 @@
 
 #include "base/io.h"
 #include "build.h"
-#include "cli.h"
 #include "eif/metadata.h"
 
 int treeopts_init(struct treeopts *o, int argc)
@@ -149,52 +148,6 @@ static int scan_inputs(struct treeopts *o, int64_t mtime, struct ek_error *err)
 	return r ? r : tree_finish(&o->tree, mtime, err);
 }
 
-/* s with control characters as \n, \t or \xHH, cut to fit out. */
-static void escape(const char *s, char *out, size_t size)
-{
-	static const char named[] = "\aa\bb\tt\nn\vv\ff\rr";
-	size_t o = 0;
-
-	for (; *s && o + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		const char *n = c && c < 0x20 ? strchr(named, c) : NULL;
-
-		if (n) {
-			out[o++] = '\\';
-			out[o++] = n[1];
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
-int treeopts_report(const char *cmd_name, const struct ek_error *err)
-{
-	struct ek_error e = { .code = err->code };
-
-	escape(err->msg, e.msg, sizeof(e.msg));
-	return report(cmd_name, &e);
-}
-
-static void warn_dropped(const struct treeopts *o, const char *cmd)
-{
-	char name[sizeof(o->scan.first_socket) * 4];
-
-	escape(o->scan.first_socket, name, sizeof(name));
-	if (o->scan.sockets)
-		fprintf(stderr, "eifkit %s: warning: skipped %lu socket%s (such "
-			"as '%s'): a ramdisk cannot hold them\n", cmd,
-			o->scan.sockets, o->scan.sockets > 1 ? "s" : "", name);
-	if (o->scan.xattr_files)
-		fprintf(stderr, "eifkit %s: warning: dropped the extended "
-			"attributes (file capabilities, ACLs, SELinux labels) of "
-			"%lu file%s: newc cannot store them\n", cmd,
-			o->scan.xattr_files, o->scan.xattr_files > 1 ? "s" : "");
-}
-
 /* KEY=VALUE lines of --env-file: blank lines and lines starting with '#'
  * are skipped. Pointers into o->env_file_buf. */
 static int read_env_file(struct treeopts *o, char ***lines, size_t *n,
@@ -296,13 +249,7 @@ static int build_argv(struct treeopts *o, struct ek_error *err)
 	return 0;
 }
 
-static bool root_user(const char *u)
-{
-	return !u || !*u || !strcmp(u, "0") || !strcmp(u, "root") ||
-	       !strncmp(u, "0:", 2) || !strncmp(u, "root:", 5);
-}
-
-int treeopts_build(struct treeopts *o, const char *cmd_name,
+int treeopts_build(struct treeopts *o,
 		   struct app_config *app, struct ek_error *err)
 {
 	int64_t mtime;
@@ -314,7 +261,6 @@ int treeopts_build(struct treeopts *o, const char *cmd_name,
 			    (long long)mtime);
 	if (r || (r = scan_inputs(o, mtime, err)))
 		return r;
-	warn_dropped(o, cmd_name);
 	if ((r = build_env(o, err)) || (r = build_argv(o, err)))
 		return r;
 	app->argv = (const char *const *)o->argv_built;
@@ -324,9 +270,5 @@ int treeopts_build(struct treeopts *o, const char *cmd_name,
 	app->workdir = o->workdir;
 	if (!app->workdir && o->image.workdir && *o->image.workdir)
 		app->workdir = o->image.workdir;
-	if (o->have_image && !root_user(o->image.user))
-		fprintf(stderr, "eifkit %s: warning: the image's User is '%s', "
-			"but the enclave's init runs the app as root\n",
-			cmd_name, o->image.user);
 	return 0;
 }

@@ -62,13 +62,8 @@ int treeopts_init(struct treeopts *o, int argc);
 void treeopts_release(struct treeopts *o);
 /* 1 if c was one of ours (handled), 0 if not. */
 int treeopts_option(struct treeopts *o, int c, char *arg);
-/* Scan the inputs into o->tree (finished) and build the app config.
- * cmd_name is for warnings on stderr. */
-int treeopts_build(struct treeopts *o, const char *cmd_name,
-		   struct app_config *app, struct ek_error *err);
-
-/* report() with control characters of the message (a newline in a file
- * name or an argument) escaped, so that the error stays on one line. */
-int treeopts_report(const char *cmd_name, const struct ek_error *err);
+/* Scan the inputs into o->tree (finished) and build the app config. */
+int treeopts_build(struct treeopts *o, struct app_config *app,
+		   struct ek_error *err);
 
 #endif
