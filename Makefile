@@ -28,7 +28,7 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo check unit unit-asan e2e fuzz fuzz-run fuzz-replay \
+.PHONY: all deps deps-check deps-demo deps-bench deps-build demo check unit unit-asan e2e fuzz fuzz-run fuzz-replay \
         bench install clean
 .DELETE_ON_ERROR:
 
@@ -49,8 +49,10 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(B)/libeifkit.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libeifkit.a $(LDLIBS_ALL)
 
-deps:
-	@sh scripts/deps.sh
+deps deps-check:
+	@sh scripts/deps.sh check
+deps-demo deps-bench deps-build:
+	@sh scripts/deps.sh $(@:deps-%=%)
 
 # Unit tests: one binary per module, each prints "N passed, N failed".
 unit: $(UNIT_BIN)
@@ -80,14 +82,16 @@ fuzz-run: $(B)/fuzz/fuzz_eif_read
 
 # gcc builds the binary and unit tests, clang the sanitizer ones: both
 # must be free of warnings.
-check: deps
-	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror all unit unit-asan e2e fuzz-replay fuzz-replay-cpio check-init
+# Module makefiles (mk/*.mk) add their own checks to CHECK_TARGETS.
+CHECK_TARGETS := all unit unit-asan e2e fuzz-replay
+check: deps-check
+	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror $(CHECK_TARGETS)
 
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory demo-run
 
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh $(B)/eifkit
 

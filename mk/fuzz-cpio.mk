@@ -8,6 +8,7 @@
 #                           $(B)/fuzz/new-cpio, not into the stored corpus
 
 .PHONY: fuzz-replay-cpio fuzz-run-cpio
+CHECK_TARGETS += fuzz-replay-cpio
 
 $(B)/fuzz/fuzz_cpio_read: tests/fuzz/fuzz_cpio_read.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)

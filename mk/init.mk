@@ -39,6 +39,7 @@ INIT_PREFIX_MAP  = -ffile-prefix-map=$(CURDIR)/=
 INIT_WERROR      = $(filter -Werror,$(EXTRA_CFLAGS))
 
 .PHONY: init init-repro check-init kernels demo-run install-init
+CHECK_TARGETS += check-init
 
 # `make` builds this machine's init too (build's default --init).
 ifneq ($(filter $(HOST_ARCH),$(INIT_ARCHES)),)

@@ -1,10 +1,25 @@
 #!/bin/sh
-# Install the Debian/Ubuntu packages eifkit needs to build and test, if any
-# are missing. As root it runs apt-get; otherwise through sudo when that
-# works without a password; otherwise it prints the one command to run.
+# Install the Debian/Ubuntu packages a make target needs, if any are
+# missing: scripts/deps/*.list, one package per line.
+#
+# usage: scripts/deps.sh build|demo|check|bench
+#   build  build.list                  (make)
+#   demo   build.list demo.list        (make demo)
+#   check  build.list demo.list check*.list   (make check)
+#   bench  build.list bench.list       (make bench)
+#
+# As root it runs apt-get; otherwise through sudo when that works without
+# a password; otherwise it prints the one command to run.
 set -e
-PKGS="gcc make pkg-config musl-tools qemu-system-x86 qemu-system-arm busybox-static gcc-aarch64-linux-gnu libssl-dev zlib1g-dev libarchive-dev libjson-c-dev umoci skopeo clang
-libclang-rt-14-dev python3 python3-pytest openssl cpio time bc zstd strace xz-utils bzip2 reprotest disorderfs faketime diffoscope-minimal"
+dir=$(dirname "$0")/deps
+case ${1:-check} in
+build) lists="build" ;;
+demo) lists="build demo" ;;
+check) lists="build demo $(cd "$dir" && ls check*.list | sed 's/\.list$//')" ;;
+bench) lists="build bench" ;;
+*) echo "usage: scripts/deps.sh build|demo|check|bench" >&2; exit 2 ;;
+esac
+PKGS=$(for l in $lists; do sed 's/#.*//' "$dir/$l.list"; done | sort -u)
 
 missing=""
 for p in $PKGS; do
@@ -17,6 +32,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "eifkit: missing packages:$missing (no apt-get here; install them with your package manager)" >&2
 	exit 1
 fi
+echo "eifkit: installing for make ${1:-check}:$missing" >&2
 cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" = 0 ]; then
 	sh -c "$cmd"
