@@ -7,7 +7,6 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
-#include "build.h"
 #include "cli.h"
 
 const char *cli_cmd = "";
@@ -45,35 +44,17 @@ int report(const char *cmd, const struct ek_error *err)
 	return 1;
 }
 
-static bool root_user(const char *u)
+void cli_warn(const char *cmd, const char *fmt, ...)
 {
-	return !u || !*u || !strcmp(u, "0") || !strcmp(u, "root") ||
-	       !strncmp(u, "0:", 2) || !strncmp(u, "root:", 5);
+	char msg[1024], out[sizeof(msg) * 4];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	escape(msg, out, sizeof(out));
+	fprintf(stderr, "eifkit %s: warning: %s\n", cmd, out);
 }
-
-void treeopts_warn(const struct treeopts *o, const char *cmd)
-{
-	char name[sizeof(o->scan.first_socket) * 4];
-
-	escape(o->scan.first_socket, name, sizeof(name));
-	if (o->scan.sockets)
-		fprintf(stderr, "eifkit %s: warning: skipped %lu socket%s (such "
-			"as '%s'): a ramdisk cannot hold them\n", cmd,
-			o->scan.sockets, o->scan.sockets > 1 ? "s" : "", name);
-	if (o->scan.xattr_files)
-		fprintf(stderr, "eifkit %s: warning: dropped the extended "
-			"attributes (file capabilities, ACLs, SELinux labels) of "
-			"%lu file%s: newc cannot store them\n", cmd,
-			o->scan.xattr_files, o->scan.xattr_files > 1 ? "s" : "");
-	if (o->have_image && !root_user(o->image.user)) {
-		escape(o->image.user, name, sizeof(name));
-		fprintf(stderr, "eifkit %s: warning: the image's User is '%s', "
-			"but the enclave's init runs the app as root\n",
-			cmd, name);
-	}
-}
-
-
 
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {

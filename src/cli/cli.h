@@ -30,6 +30,10 @@ int cmd_verify(int argc, char **argv);
 
 /* "eifkit CMD: msg" on stderr, control characters escaped; returns 1. */
 int report(const char *cmd, const struct ek_error *err);
+/* "eifkit CMD: warning: <fmt>" on stderr, control characters of the
+ * formatted text escaped. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* "eifkit CMD: <fmt>" and the usage line on stderr; returns 2. */
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -52,11 +56,6 @@ int write_json_outfile(struct io_outfile *out, const struct json_value *v,
 int write_json_file(const char *path, const struct json_value *v,
 		    struct ek_error *err);
 
-struct treeopts;
-/* Warnings about what the build dropped or cannot honour (sockets,
- * extended attributes, the image's User), on stderr. */
-void treeopts_warn(const struct treeopts *o, const char *cmd);
-
 struct eif_identity;
 struct eif_write_result;
 /* --arch x86_64|aarch64 -> EIF header flags (NULL means x86_64). */
@@ -71,6 +70,10 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,
 	     struct ek_error *err);
 const char *cli_base_name(const char *path);
+/* SOURCE_DATE_EPOCH from the environment (0 when unset). */
+int cli_source_date_epoch(int64_t *ret, struct ek_error *err);
+/* TMPDIR from the environment, else /tmp. */
+const char *cli_tmpdir(void);
 
 /* getopt_long helpers: the option's long name for messages. */
 extern const char *cli_cmd; /* the running subcommand, for messages */

@@ -10,12 +10,12 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
-#include "build.h"
 #include "cli.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
 #include "ramdisk/layout.h"
+#include "treeopts.h"
 
 static const char usage[] =
 	"usage: eifkit build -o FILE.eif --kernel FILE [--init FILE] [--nsm FILE]\n"
@@ -137,8 +137,8 @@ static int parse(int argc, char **argv, struct args *a)
 		default: return option_error("build", usage, c, argv);
 		}
 	}
-	a->tree.cmd = argv + optind;
-	a->tree.ncmd = (size_t)(argc - optind);
+	a->tree.plan.cmd = (const char *const *)argv + optind;
+	a->tree.plan.ncmd = (size_t)(argc - optind);
 	if (optind > 0 && strcmp(argv[optind - 1], "--") && optind < argc)
 		return usage_error("build", usage, "unexpected argument '%s' "
 				   "(the command goes after --)", argv[optind]);
@@ -239,51 +239,8 @@ static void release(struct args *a)
 	treeopts_release(&a->tree);
 }
 
-/* The default ImageName: the name of the first image or --rootfs folder
- * (an image's ":REF" included). */
-static const char *default_name(const struct args *a, char *buf, size_t size)
-{
-	for (size_t i = 0; i < a->tree.ninputs; i++) {
-		const char *d = a->tree.inputs[i];
-		size_t len;
-
-		if (d[0] == 'f')
-			continue;
-		d += 2;
-		len = strlen(d);
-		while (len > 1 && d[len - 1] == '/')
-			len--;
-		snprintf(buf, size, "%.*s", (int)len, d);
-		d = strrchr(buf, '/');
-		if (d && d[1])
-			memmove(buf, d + 1, strlen(d + 1) + 1);
-		if (strcmp(buf, ".") && strcmp(buf, "..") && strcmp(buf, "/"))
-			return buf;
-	}
-	return "enclave";
-}
-
-/* DockerInfo: which image the EIF was built from (keys sorted, as serde
- * sorts a map). */
-static int image_info(const struct oci_image *img, struct json_value **ret)
-{
-	const char *const keys[] = { "Architecture", "ConfigDigest",
-				     "ManifestDigest", "Os", "Ref" };
-	const char *const vals[] = { img->arch, img->config_digest,
-				     img->manifest_digest, img->os, img->ref };
-	struct json_value *o = json_new_object();
-
-	for (size_t i = 0; o && i < ARRAY_SIZE(keys); i++)
-		if (json_object_push(o, keys[i], vals[i] ? json_new_string(vals[i])
-							 : json_new_null())) {
-			json_free(o);
-			o = NULL;
-		}
-	*ret = o;
-	return o ? 0 : EK_ENOMEM;
-}
-
 struct job {
+	struct build_result tree;
 	struct ramdisk sys, user;
 	struct strbuf meta;
 	struct json_value *custom, *docker;
@@ -297,7 +254,6 @@ struct job {
 
 static int prepare(struct args *a, struct job *j, struct ek_error *err)
 {
-	struct app_config app;
 	char time_buf[40], name_buf[256];
 	bool arm;
 	uint64_t ksize;
@@ -306,7 +262,9 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	if ((r = cli_parse_arch(a->arch, &j->wo.flags, err)))
 		return r;
 	arm = j->wo.flags & EIF_FLAG_ARM64;
-	a->tree.goarch = arm ? "arm64" : "amd64";
+	a->tree.plan.goarch = arm ? "arm64" : "amd64";
+	if ((r = treeopts_environment(&a->tree, err)))
+		return r;
 	if (a->blobs && (r = use_blobs(a, arm, err)))
 		return r;
 	if (!a->kernel)
@@ -319,19 +277,21 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	if (!a->cmdline)
 		a->cmdline = arm ? default_cmdline_arm : default_cmdline_x86;
 	if ((a->metadata && (r = metadata_load_custom(a->metadata, &j->custom, err))) ||
-	    (r = cli_fill_identity(&a->id, default_name(a, name_buf, sizeof(name_buf)),
+	    (r = cli_fill_identity(&a->id, build_default_name(&a->tree.plan,
+						name_buf, sizeof(name_buf)),
 				   a->kconfig, time_buf, sizeof(time_buf),
 				   &j->os, &j->kver, err)) ||
 	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
-	    (r = treeopts_build(&a->tree, &app, err)))
+	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
 		return r;
-	treeopts_warn(&a->tree, "build");
+	treeopts_warn(&j->tree, "build");
 	if ((r = ramdisk_system(&j->sys, a->init, a->nsm, err)) ||
-	    (r = ramdisk_user(&j->user, &a->tree.tree, &app,
-			      a->tree.scan.mtime, err)) ||
+	    (r = ramdisk_user(&j->user, &j->tree.tree, &j->tree.app,
+			      a->tree.plan.mtime, err)) ||
 	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
 		return r;
-	if (a->tree.have_image && (r = image_info(&a->tree.image, &j->docker)))
+	if (j->tree.have_image &&
+	    (r = build_docker_info(&j->tree.image, &j->docker)))
 		return ek_fail(err, r, "out of memory");
 	a->id.docker_info = j->docker;
 	a->id.custom = j->custom;
@@ -379,6 +339,7 @@ static int build(struct args *a, struct ek_error *err)
 		close(j.kernel_fd);
 	ramdisk_release(&j.sys);
 	ramdisk_release(&j.user);
+	build_result_release(&j.tree);
 	strbuf_release(&j.meta);
 	json_free(j.custom);
 	json_free(j.docker);

@@ -5,9 +5,9 @@
 #include <stdio.h>
 
 #include "base/io.h"
-#include "build.h"
 #include "cli.h"
 #include "ramdisk/layout.h"
+#include "treeopts.h"
 
 static const char usage[] =
 	"usage: eifkit ramdisk --layout system --init FILE [--nsm FILE] -o FILE.cpio\n"
@@ -60,8 +60,8 @@ static int parse(int argc, char **argv, struct rargs *a)
 		default: return option_error("ramdisk", usage, c, argv);
 		}
 	}
-	a->tree.cmd = argv + optind;
-	a->tree.ncmd = (size_t)(argc - optind);
+	a->tree.plan.cmd = (const char *const *)argv + optind;
+	a->tree.plan.ncmd = (size_t)(argc - optind);
 	if (optind < argc && strcmp(argv[optind - 1], "--"))
 		return usage_error("ramdisk", usage, "unexpected argument '%s' "
 				   "(the command goes after --)", argv[optind]);
@@ -104,24 +104,27 @@ static int write_stream(struct ramdisk *rd, const char *path,
 static int make(struct rargs *a, struct ek_error *err)
 {
 	struct ramdisk rd;
-	struct app_config app;
+	struct build_result res;
 	int r;
 
 	memset(&rd, 0, sizeof(rd));
+	memset(&res, 0, sizeof(res));
 	if (!strcmp(a->layout, "system"))
 		r = ramdisk_system(&rd, a->init, a->nsm, err);
-	else if ((r = treeopts_build(&a->tree, &app, err)) == 0) {
-		treeopts_warn(&a->tree, "ramdisk");
+	else if ((r = treeopts_environment(&a->tree, err)) == 0 &&
+		 (r = build_plan_run(&a->tree.plan, &res, err)) == 0) {
+		treeopts_warn(&res, "ramdisk");
 		r = !strcmp(a->layout, "user")
-			    ? ramdisk_user(&rd, &a->tree.tree, &app,
-					   a->tree.scan.mtime, err)
-			    : ramdisk_plain(&rd, &a->tree.tree, err);
+			    ? ramdisk_user(&rd, &res.tree, &res.app,
+					   a->tree.plan.mtime, err)
+			    : ramdisk_plain(&rd, &res.tree, err);
 	}
 	if (r == 0)
 		r = ramdisk_open(&rd, err);
 	if (r == 0)
 		r = write_stream(&rd, a->output, err);
 	ramdisk_release(&rd);
+	build_result_release(&res);
 	return r;
 }
 

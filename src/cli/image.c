@@ -50,9 +50,12 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 			       "date-time (like 2024-01-01T00:00:00+00:00)",
 			       id->build_time);
 	if (!id->build_time) {
-		ret = metadata_default_build_time(time_buf, time_size, err);
+		int64_t epoch;
+
+		ret = cli_source_date_epoch(&epoch, err);
 		if (ret)
 			return ret;
+		metadata_rfc3339(epoch, time_buf, time_size);
 		id->build_time = time_buf;
 	}
 	if (!id->image_name)
@@ -68,6 +71,18 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 	if (!id->kernel_version)
 		id->kernel_version = "kernel";
 	return 0;
+}
+
+int cli_source_date_epoch(int64_t *ret, struct ek_error *err)
+{
+	return metadata_parse_epoch(getenv("SOURCE_DATE_EPOCH"), ret, err);
+}
+
+const char *cli_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
 }
 
 int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,

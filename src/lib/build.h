@@ -1,69 +1,94 @@
-/* treeopts.h: the options build and ramdisk share to describe a root
- * filesystem and the app (--rootfs, --file, --env, --env-file,
- * --entrypoint, --workdir, --keep-owners, --keep-mtimes, -- COMMAND). */
-#ifndef EIFKIT_CLI_TREEOPTS_H
-#define EIFKIT_CLI_TREEOPTS_H
+/* build.h: the build plan. What a user asks for (root filesystem inputs
+ * in order, the app's command, environment and folder, the owner and
+ * mtime policy) becomes the merged tree and the app files that the user
+ * ramdisk holds. Every front end calls this: `eifkit build` and `eifkit
+ * ramdisk`, and anything that must rebuild an image to compare it.
+ *
+ * The plan is plain data the caller owns; nothing here reads the
+ * environment (SOURCE_DATE_EPOCH and TMPDIR come in as fields). Not
+ * thread-safe per result; separate results are independent. */
+#ifndef EIFKIT_LIB_BUILD_H
+#define EIFKIT_LIB_BUILD_H
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
+#include "base/error.h"
 #include "image/layer.h"
 #include "image/oci.h"
 #include "ramdisk/layout.h"
 #include "ramdisk/scan.h"
 #include "ramdisk/tree.h"
 
-enum {
-	TO_ROOTFS = 1000, TO_FILE, TO_ENV, TO_ENV_FILE, TO_ENTRYPOINT,
-	TO_WORKDIR, TO_KEEP_OWNERS, TO_KEEP_MTIMES, TO_OCI, TO_OCI_ARCHIVE,
-	TO_DOCKER_ARCHIVE, TO_NITRO_COMPAT,
+struct json_value;
+
+enum build_input_kind {
+	BUILD_ROOTFS,          /* a folder, its contents under / */
+	BUILD_FILE,            /* SRC:DEST[:MODE] */
+	BUILD_OCI_LAYOUT,      /* DIR[:REF] */
+	BUILD_OCI_ARCHIVE,     /* TAR[:REF] */
+	BUILD_DOCKER_ARCHIVE,  /* TAR[:REF], what docker save writes */
 };
 
-#define TREEOPTS_LONG                                                        \
-	{ "rootfs", required_argument, NULL, TO_ROOTFS },                   \
-	{ "file", required_argument, NULL, TO_FILE },                       \
-	{ "env", required_argument, NULL, TO_ENV },                         \
-	{ "env-file", required_argument, NULL, TO_ENV_FILE },               \
-	{ "entrypoint", required_argument, NULL, TO_ENTRYPOINT },           \
-	{ "workdir", required_argument, NULL, TO_WORKDIR },                 \
-	{ "keep-owners", no_argument, NULL, TO_KEEP_OWNERS },               \
-	{ "keep-mtimes", no_argument, NULL, TO_KEEP_MTIMES },               \
-	{ "oci", required_argument, NULL, TO_OCI },                         \
-	{ "oci-archive", required_argument, NULL, TO_OCI_ARCHIVE },         \
-	{ "docker-archive", required_argument, NULL, TO_DOCKER_ARCHIVE },   \
-	{ "nitro-cli-compat", no_argument, NULL, TO_NITRO_COMPAT }
+struct build_input {
+	enum build_input_kind kind;
+	const char *arg;
+};
 
-/* Inputs in the order given; later ones overlay earlier ones. */
-struct treeopts {
-	const char **inputs;   /* "d:DIR", "f:SPEC", or an image: "o:DIR[:REF]",
-	                          "a:TAR[:REF]" (OCI archive), "k:TAR[:REF]"
-	                          (docker save) */
+struct build_plan {
+	/* Later inputs overlay earlier ones; at most one container image. */
+	const struct build_input *inputs;
 	size_t ninputs;
-	const char **env;      /* --env, in order */
+	/* The app. env: KEY=VALUE, later ones replace earlier ones with the
+	 * same key, after the image's Env and the env_file's lines. */
+	const char *const *env;
 	size_t nenv;
-	const char *env_file, *entrypoint, *workdir;
-	char **cmd;            /* words after -- */
+	const char *env_file;    /* KEY=VALUE lines, '#' comments */
+	const char *entrypoint;  /* replaces the image's Entrypoint, drops Cmd */
+	const char *const *cmd;  /* replaces the image's Cmd */
 	size_t ncmd;
-	bool keep_owners, keep_mtimes, nitro_compat;
-	const char *goarch;    /* set by the caller: "amd64" or "arm64" */
-	/* built */
-	bool have_image;
-	struct oci_image image;
-	struct stage stage;
-	struct layer_opts lopts;
-	struct tree tree;
-	char **argv_built, **env_built;
-	size_t argc_built, envc_built;
-	char *env_file_buf;
-	struct scan_opts scan;
+	const char *workdir;     /* else the image's WorkingDir */
+	bool nitro_compat;       /* Cmd if any, else Entrypoint (nitro-cli) */
+	/* Normalisation. */
+	bool keep_owners;        /* else uid/gid 0 */
+	bool keep_mtimes;        /* else every mtime is the value below */
+	int64_t mtime;           /* SOURCE_DATE_EPOCH, or 0 */
+	const char *goarch;      /* image platform: "amd64" or "arm64" */
+	const char *tmpdir;      /* for the layers' stage file; NULL: /tmp */
 };
 
-int treeopts_init(struct treeopts *o, int argc);
-void treeopts_release(struct treeopts *o);
-/* 1 if c was one of ours (handled), 0 if not. */
-int treeopts_option(struct treeopts *o, int c, char *arg);
-/* Scan the inputs into o->tree (finished) and build the app config. */
-int treeopts_build(struct treeopts *o, struct app_config *app,
+struct build_result {
+	struct tree tree;        /* finished (tree_finish) */
+	struct app_config app;   /* points into this result and the plan */
+	bool have_image;
+	struct oci_image image;  /* when have_image */
+	/* What could not be kept, for the caller to warn about. */
+	unsigned long sockets, xattr_files;
+	const char *first_socket; /* one example, into this result */
+	/* private */
+	struct stage stage;
+	struct scan_opts scan;
+	struct layer_opts lopts;
+	char **argv, **envv;
+	char *env_file_buf;
+};
+
+/* Scan the plan's inputs into res->tree and build res->app. res is
+ * initialised here; call build_result_release() after success or
+ * failure. Errors name the input. */
+int build_plan_run(const struct build_plan *p, struct build_result *res,
 		   struct ek_error *err);
+void build_result_release(struct build_result *res);
+
+/* The default ImageName: the name of the first folder or image input (an
+ * image's ":REF" included), else "enclave". Written into buf. */
+const char *build_default_name(const struct build_plan *p, char *buf,
+			       size_t size);
+
+/* The DockerInfo metadata value for an image: {"Architecture",
+ * "ConfigDigest", "ManifestDigest", "Os", "Ref"} (sorted, as serde sorts a
+ * map). EK_ENOMEM on failure. */
+int build_docker_info(const struct oci_image *img, struct json_value **ret);
 
 #endif

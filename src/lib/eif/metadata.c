@@ -141,20 +141,8 @@ void metadata_rfc3339(int64_t epoch, char *buf, size_t size)
 		 tm.tm_min, tm.tm_sec);
 }
 
-int metadata_default_build_time(char *buf, size_t size, struct ek_error *err)
+int metadata_parse_epoch(const char *s, int64_t *ret, struct ek_error *err)
 {
-	int64_t v;
-	int r = metadata_source_date_epoch(&v, err);
-
-	if (r)
-		return r;
-	metadata_rfc3339(v, buf, size);
-	return 0;
-}
-
-int metadata_source_date_epoch(int64_t *ret, struct ek_error *err)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
 	int64_t v = 0;
 
 	if (s && *s) {

@@ -46,13 +46,13 @@ int metadata_load_custom(const char *path, struct json_value **ret,
 int metadata_kernel_config(const char *path, char **os_ret, char **kver_ret,
 			   struct ek_error *err);
 
-/* The build time eifkit uses by default: SOURCE_DATE_EPOCH if set (a
- * decimal count of seconds), else 0, formatted as chrono's to_rfc3339
- * ("1970-01-01T00:00:00+00:00"). buf needs 32 bytes. */
-int metadata_default_build_time(char *buf, size_t size, struct ek_error *err);
+/* epoch formatted as chrono's to_rfc3339 ("1970-01-01T00:00:00+00:00"),
+ * as eifkit's default build time; buf needs 32 bytes. */
 void metadata_rfc3339(int64_t epoch, char *buf, size_t size);
-/* SOURCE_DATE_EPOCH as seconds (0 when unset or empty). */
-int metadata_source_date_epoch(int64_t *ret, struct ek_error *err);
+/* A SOURCE_DATE_EPOCH value (s may be NULL: unset) as seconds: a decimal
+ * count from 0 to 253402300799; 0 when unset or empty. The caller reads
+ * the environment. */
+int metadata_parse_epoch(const char *s, int64_t *ret, struct ek_error *err);
 /* Is s an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM))? */
 int metadata_is_rfc3339(const char *s);
 
