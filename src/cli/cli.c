@@ -9,8 +9,6 @@
 #include "base/strbuf.h"
 #include "cli.h"
 
-const char *cli_cmd = "";
-
 /* s with control characters as \n, \t or \xHH, cut to fit out. */
 static void escape(const char *s, char *out, size_t size)
 {
@@ -114,34 +112,45 @@ int print_json(const struct json_value *v)
 	return ret;
 }
 
-int write_json_outfile(struct io_outfile *out, const struct json_value *v,
-			struct ek_error *err)
+int write_json_fd(int fd, const char *name, const struct json_value *v,
+		  struct ek_error *err)
 {
 	struct strbuf sb;
-	int ret;
+	int ret = 0;
 
 	strbuf_init(&sb);
 	json_write(&sb, v, 0);
 	strbuf_addch(&sb, '\n');
 	if (!strbuf_ok(&sb))
 		ret = ek_fail(err, EK_ENOMEM, "out of memory");
-	else if (io_write_full(out->fd, sb.buf, sb.len) < 0)
-		ret = ek_fail_errno(err, EK_EIO, errno, "'%s'", out->path);
-	else
-		ret = io_outfile_commit(out, err);
-	if (ret)
-		io_outfile_abort(out);
+	else if (io_write_full(fd, sb.buf, sb.len) < 0)
+		ret = ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
 	strbuf_release(&sb);
 	return ret;
 }
 
-int write_json_file(const char *path, const struct json_value *v,
-		    struct ek_error *err)
+int cli_check_outputs(const char *const *outs, size_t nouts,
+		      const struct cli_input *ins, size_t nins,
+		      struct ek_error *err)
 {
-	struct io_outfile out;
-	int ret = io_outfile_open(&out, path, err);
+	int r = 0;
 
-	return ret ? ret : write_json_outfile(&out, v, err);
+	for (size_t i = 0; r == 0 && i < nouts; i++) {
+		if (!outs[i])
+			continue;
+		r = io_check_output(outs[i], err);
+		for (size_t k = 0; r == 0 && k < nins; k++)
+			r = io_check_not_input(outs[i], ins[k].path, ins[k].what,
+					       err);
+		for (size_t k = 0; r == 0 && k < i; k++)
+			if (outs[k] && (io_same_path(outs[i], outs[k]) ||
+					io_check_not_input(outs[i], outs[k], "",
+							   err)))
+				r = ek_fail(err, EK_EINVAL, "'%s' and '%s': "
+					    "two outputs in one file", outs[k],
+					    outs[i]);
+	}
+	return r;
 }
 
 int option_error(const char *cmd, const char *usage, int c, char **argv)

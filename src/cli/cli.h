@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/io.h"
 #include "base/json.h"
 #include "eif/measure.h"
 
@@ -48,13 +49,21 @@ struct json_value *measurements_json(const uint8_t pcr[3][PCR_LEN],
 				     const uint8_t *pcr8);
 /* Print v pretty to stdout with a final newline; 0 or EK_ENOMEM/EK_EIO. */
 int print_json(const struct json_value *v);
-struct io_outfile;
-/* Write v pretty into an open atomic output and commit it (or abort). */
-int write_json_outfile(struct io_outfile *out, const struct json_value *v,
-		       struct ek_error *err);
-/* Write v pretty to path atomically. */
-int write_json_file(const char *path, const struct json_value *v,
-		    struct ek_error *err);
+/* Write v pretty, with a final newline, to fd (name for messages). */
+int write_json_fd(int fd, const char *name, const struct json_value *v,
+		  struct ek_error *err);
+
+/* An input file of a command, for the checks on its outputs. */
+struct cli_input {
+	const char *what; /* the option: "--kernel" */
+	const char *path; /* NULL: not given */
+};
+/* Before any work: each output can be written (io_check_output), no two
+ * outputs are one file, and no output is, or is inside, an input
+ * (io_check_not_input). outs may hold NULLs (not given). */
+int cli_check_outputs(const char *const *outs, size_t nouts,
+		      const struct cli_input *ins, size_t nins,
+		      struct ek_error *err);
 
 struct eif_identity;
 struct eif_write_result;
@@ -66,16 +75,27 @@ int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err);
 int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		      const char *kconfig, char *time_buf, size_t time_size,
 		      char **os, char **kver, struct ek_error *err);
-/* Print {"Measurements": ...} and write it to pcrs if that is open. */
-int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,
-	     struct ek_error *err);
+/* The outputs of build, assemble and sign: the EIF and, with --pcrs, its
+ * measurements. Opened before the work; cli_out_finish writes the
+ * measurements to --pcrs and prints {"Measurements": ...} on stdout, and
+ * only when all of that (stdout's flush included) succeeded are the files
+ * given their names: a failed run leaves neither. */
+struct cli_out {
+	struct io_outfile eif, pcrs;
+};
+int cli_out_open(struct cli_out *o, const char *eif, const char *pcrs,
+		 struct ek_error *err);
+int cli_out_finish(struct cli_out *o, const struct eif_write_result *res,
+		   struct ek_error *err);
+void cli_out_abort(struct cli_out *o);
 const char *cli_base_name(const char *path);
 /* SOURCE_DATE_EPOCH from the environment (0 when unset). */
 int cli_source_date_epoch(int64_t *ret, struct ek_error *err);
 /* TMPDIR from the environment, else /tmp. */
 const char *cli_tmpdir(void);
 
-/* getopt_long helpers: the option's long name for messages. */
-extern const char *cli_cmd; /* the running subcommand, for messages */
+/* Run fn (async-signal-safe) when a signal ends the process, after the
+ * temporary outputs are removed: `run` kills its QEMU this way. */
+void cli_at_signal(void (*fn)(void));
 
 #endif

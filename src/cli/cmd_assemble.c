@@ -102,7 +102,12 @@ static int parse(int argc, char **argv, struct args *a)
 				a->ramdisk[a->nramdisk++] = optarg;
 			break;
 		case 'o': a->output = optarg; break;
-		case O_ARCH: a->arch = optarg; break;
+		case O_ARCH:
+			if (strcmp(optarg, "x86_64") && strcmp(optarg, "aarch64"))
+				return usage_error("assemble", usage, "--arch '%s': "
+						   "unknown architecture (x86_64 or aarch64)", optarg);
+			a->arch = optarg;
+			break;
 		case O_NAME: a->id.image_name = optarg; break;
 		case O_VERSION: a->id.image_version = optarg; break;
 		case O_METADATA: a->metadata = optarg; break;
@@ -170,11 +175,14 @@ struct inputs {
 	unsigned nsec;
 };
 
+/* The kernel must be a regular file; a ramdisk may come from a pipe
+ * (read to its end, at most EIF_STREAM_MAX bytes). */
 static int add_file(struct inputs *in, uint16_t type, const char *path,
 		    struct ek_error *err)
 {
 	uint64_t size;
-	int fd = io_open_input(path, &size, err);
+	int fd = io_open_input(path, type == EIF_SEC_RAMDISK ? IO_INPUT_PIPE : 0,
+			       &size, err);
 
 	if (fd < 0)
 		return fd;
@@ -205,6 +213,23 @@ static int open_inputs(const struct args *a, struct inputs *in,
 	return 0;
 }
 
+/* -o and --pcrs: writable, distinct, and none of the inputs. */
+static int check_outputs(const struct args *a, struct ek_error *err)
+{
+	const char *const outs[] = { a->output, a->pcrs };
+	struct cli_input ins[MAX_RAMDISKS + 8] = {
+		{ "--kernel", a->kernel }, { "--kernel-config", a->kconfig },
+		{ "--cmdline-file", a->cmdline_file },
+		{ "--metadata", a->metadata },
+		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+	};
+	size_t n = 6;
+
+	for (unsigned i = 0; i < a->nramdisk; i++)
+		ins[n++] = (struct cli_input){ "--ramdisk", a->ramdisk[i] };
+	return cli_check_outputs(outs, ARRAY_SIZE(outs), ins, n, err);
+}
+
 static int assemble(struct args *a, struct ek_error *err)
 {
 	struct json_value *custom = NULL;
@@ -213,13 +238,15 @@ static int assemble(struct args *a, struct ek_error *err)
 	struct inputs in = { .nfd = 0 };
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
-	struct io_outfile pcrs = { .fd = -1 };
+	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
 	char time_buf[40], *os = NULL, *kver = NULL;
 	int ret;
 
 	strbuf_init(&cmdline);
 	strbuf_init(&meta);
-	if ((ret = cli_parse_arch(a->arch, &wo.flags, err)) ||
+	if ((ret = check_outputs(a, err)) ||
+	    (ret = cli_out_open(&out, a->output, a->pcrs, err)) ||
+	    (ret = cli_parse_arch(a->arch, &wo.flags, err)) ||
 	    (ret = load_cmdline(a, &cmdline, err)) ||
 	    (a->metadata && (ret = metadata_load_custom(a->metadata, &custom, err))) ||
 	    (ret = cli_fill_identity(&a->id, cli_base_name(a->kernel), a->kconfig,
@@ -234,15 +261,12 @@ static int assemble(struct args *a, struct ek_error *err)
 	}
 	if ((ret = open_inputs(a, &in, &cmdline, &meta, err)))
 		goto out;
-	/* Open --pcrs first so that a bad path fails before the EIF exists. */
-	if (a->pcrs && (ret = io_outfile_open(&pcrs, a->pcrs, err)))
-		goto out;
 	wo.signer = signer;
-	ret = eif_write(a->output, in.sec, in.nsec, &wo, &res, err);
+	ret = eif_write(out.eif.fd, a->output, in.sec, in.nsec, &wo, &res, err);
 	if (ret == 0)
-		ret = cli_emit(&pcrs, &res, err);
+		ret = cli_out_finish(&out, &res, err);
 out:
-	io_outfile_abort(&pcrs);
+	cli_out_abort(&out);
 	for (unsigned i = 0; i < in.nfd; i++)
 		close(in.fd[i]);
 	signer_free(signer);

@@ -126,7 +126,12 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_INIT: a->init = optarg; break;
 		case O_NSM: a->nsm = optarg; break;
 		case O_BLOBS: a->blobs = optarg; break;
-		case O_ARCH: a->arch = optarg; break;
+		case O_ARCH:
+			if (strcmp(optarg, "x86_64") && strcmp(optarg, "aarch64"))
+				return usage_error("build", usage, "--arch '%s': "
+						   "unknown architecture (x86_64 or aarch64)", optarg);
+			a->arch = optarg;
+			break;
 		case O_NAME: a->id.image_name = optarg; break;
 		case O_VERSION: a->id.image_version = optarg; break;
 		case O_METADATA: a->metadata = optarg; break;
@@ -239,13 +244,32 @@ static void release(struct args *a)
 	treeopts_release(&a->tree);
 }
 
+/* -o and --pcrs: writable, distinct, and none of the inputs. */
+static int check_outputs(const struct args *a, struct ek_error *err)
+{
+	const char *const outs[] = { a->output, a->pcrs };
+	const struct cli_input ins[] = {
+		{ "--kernel", a->kernel }, { "--kernel-config", a->kconfig },
+		{ "--init", a->init }, { "--nsm", a->nsm },
+		{ "--blobs", a->blobs }, { "--metadata", a->metadata },
+		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+	};
+	int r = cli_check_outputs(outs, ARRAY_SIZE(outs), ins, ARRAY_SIZE(ins),
+				  err);
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(outs); i++)
+		if (outs[i])
+			r = build_plan_check_output(&a->tree.plan, outs[i], err);
+	return r;
+}
+
 struct job {
 	struct build_result tree;
 	struct ramdisk sys, user;
 	struct strbuf meta;
 	struct json_value *custom, *docker;
 	struct ek_signer *signer;
-	struct io_outfile pcrs;
+	struct cli_out out;
 	char *init_owned, *os, *kver;
 	int kernel_fd;
 	struct eif_wsection sec[5];
@@ -276,6 +300,9 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 			       arm ? "aarch64" : "x86_64");
 	if (!a->cmdline)
 		a->cmdline = arm ? default_cmdline_arm : default_cmdline_x86;
+	if ((r = check_outputs(a, err)) ||
+	    (r = cli_out_open(&j->out, a->output, a->pcrs, err)))
+		return r;
 	if ((a->metadata && (r = metadata_load_custom(a->metadata, &j->custom, err))) ||
 	    (r = cli_fill_identity(&a->id, build_default_name(&a->tree.plan,
 						name_buf, sizeof(name_buf)),
@@ -298,12 +325,11 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	metadata_serialize(&a->id, &j->meta);
 	if (!strbuf_ok(&j->meta))
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	j->kernel_fd = io_open_input(a->kernel, &ksize, err);
+	j->kernel_fd = io_open_input(a->kernel, 0, &ksize, err);
 	if (j->kernel_fd < 0)
 		return j->kernel_fd;
 	j->sec[0].type = EIF_SEC_KERNEL;
-	eif_source_file(&j->sec[0].src, a->kernel, j->kernel_fd,
-			ksize == UINT64_MAX ? EIF_LEN_TO_EOF : ksize);
+	eif_source_file(&j->sec[0].src, a->kernel, j->kernel_fd, ksize);
 	j->sec[1].type = EIF_SEC_CMDLINE;
 	eif_source_mem(&j->sec[1].src, "cmdline", a->cmdline, strlen(a->cmdline));
 	j->sec[2].type = EIF_SEC_METADATA;
@@ -316,7 +342,7 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	j->sec[4].src.read = cpio_writer_read;
 	j->sec[4].src.ctx = j->user.w;
 	j->wo.signer = j->signer;
-	return a->pcrs ? io_outfile_open(&j->pcrs, a->pcrs, err) : 0;
+	return 0;
 }
 
 static int build(struct args *a, struct ek_error *err)
@@ -327,14 +353,14 @@ static int build(struct args *a, struct ek_error *err)
 
 	memset(&j, 0, sizeof(j));
 	j.kernel_fd = -1;
-	j.pcrs.fd = -1;
+	j.out.eif.fd = j.out.pcrs.fd = -1;
 	strbuf_init(&j.meta);
 	r = prepare(a, &j, err);
 	if (r == 0)
-		r = eif_write(a->output, j.sec, 5, &j.wo, &res, err);
+		r = eif_write(j.out.eif.fd, a->output, j.sec, 5, &j.wo, &res, err);
 	if (r == 0)
-		r = cli_emit(&j.pcrs, &res, err);
-	io_outfile_abort(&j.pcrs);
+		r = cli_out_finish(&j.out, &res, err);
+	cli_out_abort(&j.out);
 	if (j.kernel_fd >= 0)
 		close(j.kernel_fd);
 	ramdisk_release(&j.sys);

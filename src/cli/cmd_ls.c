@@ -198,7 +198,7 @@ static int list_file(const char *path, struct ek_error *err)
 	uint8_t magic[4];
 	uint64_t size;
 	ssize_t got;
-	int ret, fd = io_open_input(path, &size, err);
+	int ret, fd = io_open_input(path, 0, &size, err);
 
 	if (fd < 0)
 		return fd;

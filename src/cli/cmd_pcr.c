@@ -43,7 +43,7 @@ static int pcr_of_file(const char *path, uint8_t pcr[PCR_LEN],
 {
 	struct hashpipe *p;
 	struct hashpipe_result r;
-	int ret, fd = io_open_input(path, NULL, err);
+	int ret, fd = io_open_input(path, IO_INPUT_PIPE, NULL, err);
 
 	if (fd < 0)
 		return fd;

@@ -403,7 +403,7 @@ static int prepare(struct boot *b, const struct run_opts *o,
 	if (ret)
 		return ret;
 	if (o->kernel) {
-		ret = io_open_input(o->kernel, NULL, err);
+		ret = io_open_input(o->kernel, 0, NULL, err);
 		if (ret < 0)
 			return ret;
 		close(ret);

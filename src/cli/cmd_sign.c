@@ -41,12 +41,18 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	struct eif_wsection secs[EIF_MAX_SECTIONS];
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
-	struct json_value *top = NULL;
+	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
+	/* OUT may be IN: the new file replaces it only when complete */
+	const struct cli_input ins[] = {
+		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+	};
 	unsigned n = 0;
-	int ret = signer_load(a->cert, a->key, &signer, err);
+	int ret = cli_check_outputs(&a->out, 1, ins, ARRAY_SIZE(ins), err);
 
-	if (ret)
+	if (ret || (ret = cli_out_open(&out, a->out, NULL, err)))
 		return ret;
+	if ((ret = signer_load(a->cert, a->key, &signer, err)))
+		goto out_signer;
 	ret = eif_open(a->in, &img, 0, err);
 	if (ret)
 		goto out_signer;
@@ -69,18 +75,13 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	}
 	wo.flags = img.hdr.flags;
 	wo.signer = signer;
-	ret = eif_write(a->out, secs, n, &wo, &res, err);
-	if (ret)
-		goto out;
-	top = json_new_object();
-	if (!top || json_object_push(top, "Measurements",
-				     measurements_json(res.pcr, res.pcr8)) ||
-	    print_json(top))
-		ret = ek_fail(err, EK_ENOMEM, "cannot print the measurements");
-	json_free(top);
+	ret = eif_write(out.eif.fd, a->out, secs, n, &wo, &res, err);
+	if (ret == 0)
+		ret = cli_out_finish(&out, &res, err);
 out:
 	eif_image_release(&img);
 out_signer:
+	cli_out_abort(&out);
 	signer_free(signer);
 	return ret;
 }

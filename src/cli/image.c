@@ -85,27 +85,48 @@ const char *cli_tmpdir(void)
 	return dir && *dir ? dir : "/tmp";
 }
 
-int cli_emit(struct io_outfile *pcrs, const struct eif_write_result *res,
-		struct ek_error *err)
+int cli_out_open(struct cli_out *o, const char *eif, const char *pcrs,
+		 struct ek_error *err)
+{
+	int r;
+
+	o->eif.fd = o->pcrs.fd = -1;
+	o->eif.tmp = o->pcrs.tmp = o->eif.path = o->pcrs.path = NULL;
+	r = io_outfile_open(&o->eif, eif, err);
+	if (r == 0 && pcrs)
+		r = io_outfile_open(&o->pcrs, pcrs, err);
+	if (r)
+		cli_out_abort(o);
+	return r;
+}
+
+void cli_out_abort(struct cli_out *o)
+{
+	io_outfile_abort(&o->eif);
+	io_outfile_abort(&o->pcrs);
+}
+
+int cli_out_finish(struct cli_out *o, const struct eif_write_result *res,
+		   struct ek_error *err)
 {
 	struct json_value *m = measurements_json(res->pcr,
 						 res->is_signed ? res->pcr8 : NULL);
 	struct json_value *top = json_new_object();
-	int ret = 0;
+	int r = 0;
 
-	if (!m || !top) {
-		json_free(m);
-		json_free(top);
-		return ek_fail(err, EK_ENOMEM, "out of memory");
-	}
-	if (pcrs->fd >= 0)
-		ret = write_json_outfile(pcrs, m, err);
-	if (ret == 0 && json_object_push(top, "Measurements", json_clone(m)))
-		ret = ek_fail(err, EK_ENOMEM, "out of memory");
-	if (ret == 0 && print_json(top))
-		ret = ek_fail(err, EK_EIO, "cannot write to stdout");
+	if (!m || !top || json_object_push(top, "Measurements", json_clone(m)))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
+	if (r == 0 && o->pcrs.fd >= 0)
+		r = write_json_fd(o->pcrs.fd, o->pcrs.path, m, err);
+	if (r == 0 && (print_json(top) || fflush(stdout) != 0 || ferror(stdout)))
+		r = ek_fail(err, EK_EIO, "cannot write to stdout");
+	if (r == 0 && o->pcrs.fd >= 0)
+		r = io_outfile_commit(&o->pcrs, err);
+	if (r == 0)
+		r = io_outfile_commit(&o->eif, err);
+	if (r)
+		cli_out_abort(o);
 	json_free(m);
 	json_free(top);
-	return ret;
+	return r;
 }
-

@@ -1,9 +1,57 @@
 /* main.c: the command table; the only place that exits. */
 #include "base/internal.h"
 
+#include <signal.h>
 #include <stdio.h>
 
+#include "base/io.h"
 #include "cli.h"
+
+/*
+ * Every signal whose default action ends the process, so that a run
+ * ended by one leaves no temporary output (io_outfile_cleanup_all) and no
+ * child behind (cli_at_signal). A signal ignored when eifkit starts (nohup
+ * ignores SIGHUP) stays ignored. SIGKILL cannot be caught: outputs are
+ * unnamed until complete, so there is nothing to clean up after it
+ * either, except on filesystems without O_TMPFILE.
+ */
+static const int fatal_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2,
+	SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPOLL, SIGSYS,
+};
+static void (*volatile at_signal[4])(void);
+
+void cli_at_signal(void (*fn)(void))
+{
+	for (size_t i = 0; i < ARRAY_SIZE(at_signal); i++)
+		if (!at_signal[i] || at_signal[i] == fn) {
+			at_signal[i] = fn;
+			return;
+		}
+}
+
+static void on_signal(int sig)
+{
+	io_outfile_cleanup_all();
+	for (size_t i = 0; i < ARRAY_SIZE(at_signal); i++)
+		if (at_signal[i])
+			at_signal[i]();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask); /* one handler at a time */
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		if (sigaction(fatal_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(fatal_signals[i], &sa, NULL);
+}
 
 static const struct cmd commands[] = {
 	{ "build", cmd_build, "root filesystem folders + kernel + init -> EIF" },
@@ -44,10 +92,10 @@ int main(int argc, char **argv)
 		printf("eifkit %s\n", EIFKIT_VERSION);
 		return 0;
 	}
+	install_signal_handlers();
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		cli_cmd = commands[i].name;
 		ret = commands[i].fn(argc - 1, argv + 1);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fprintf(stderr, "eifkit %s: cannot write to stdout\n",

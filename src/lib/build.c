@@ -203,6 +203,21 @@ static int build_argv(const struct build_plan *p, struct build_result *res,
 	return 0;
 }
 
+/* What init would fail on at boot, refused now: an empty first word or
+ * working directory. */
+static int check_app(const struct build_plan *p, const struct app_config *app,
+		     struct ek_error *err)
+{
+	if (p->entrypoint && !*p->entrypoint)
+		return ek_fail(err, EK_EINVAL, "--entrypoint: empty");
+	if (p->workdir && !*p->workdir)
+		return ek_fail(err, EK_EINVAL, "--workdir: empty");
+	if (app->argc && !*app->argv[0])
+		return ek_fail(err, EK_EINVAL, "the command's first word is "
+			       "empty");
+	return 0;
+}
+
 int build_plan_run(const struct build_plan *p, struct build_result *res,
 		   struct ek_error *err)
 {
@@ -224,7 +239,7 @@ int build_plan_run(const struct build_plan *p, struct build_result *res,
 	res->app.workdir = p->workdir;
 	if (!res->app.workdir && res->image.workdir && *res->image.workdir)
 		res->app.workdir = res->image.workdir;
-	return 0;
+	return check_app(p, &res->app, err);
 }
 
 void build_result_release(struct build_result *res)
@@ -278,4 +293,35 @@ int build_docker_info(const struct oci_image *img, struct json_value **ret)
 		}
 	*ret = o;
 	return o ? 0 : EK_ENOMEM;
+}
+
+int build_plan_check_output(const struct build_plan *p, const char *out,
+			    struct ek_error *err)
+{
+	static const char *const what[] = {
+		[BUILD_ROOTFS] = "--rootfs", [BUILD_FILE] = "--file",
+		[BUILD_OCI_LAYOUT] = "--oci", [BUILD_OCI_ARCHIVE] = "--oci-archive",
+		[BUILD_DOCKER_ARCHIVE] = "--docker-archive",
+	};
+	int r = p->env_file ? io_check_not_input(out, p->env_file,
+						 "--env-file", err) : 0;
+
+	for (size_t i = 0; r == 0 && i < p->ninputs; i++) {
+		const struct build_input *in = &p->inputs[i];
+		char *path = NULL, *ref = NULL;
+
+		if (in->kind == BUILD_ROOTFS) {
+			r = io_check_not_input(out, in->arg, what[in->kind], err);
+			continue;
+		}
+		if (in->kind == BUILD_FILE) /* SRC is up to the first ':' */
+			path = strndup(in->arg, strcspn(in->arg, ":"));
+		else if (split_ref(in->arg, &path, &ref))
+			path = NULL;
+		r = path ? io_check_not_input(out, path, what[in->kind], err)
+			 : ek_fail(err, EK_ENOMEM, "out of memory");
+		free(path);
+		free(ref);
+	}
+	return r;
 }

@@ -81,6 +81,11 @@ int build_plan_run(const struct build_plan *p, struct build_result *res,
 		   struct ek_error *err);
 void build_result_release(struct build_result *res);
 
+/* Refuse an output path that is one of the plan's input files or lies
+ * inside one of its input folders (io_check_not_input). */
+int build_plan_check_output(const struct build_plan *p, const char *out,
+			    struct ek_error *err);
+
 /* The default ImageName: the name of the first folder or image input (an
  * image's ":REF" included), else "enclave". Written into buf. */
 const char *build_default_name(const struct build_plan *p, char *buf,

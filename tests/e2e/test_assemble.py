@@ -234,7 +234,7 @@ def test_metadata_too_large(tmp_path):
 def test_unknown_arch(tmp_path):
     r = run("assemble", *ok_args(tmp_path), "--arch", "riscv64", "-o",
             tmp_path / "o.eif")
-    assert_fails(r, tmp_path, "riscv64", "unknown architecture")
+    assert_fails(r, tmp_path, "riscv64", "unknown architecture", code=2)
 
 
 def test_output_folder_missing(tmp_path):

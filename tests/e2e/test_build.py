@@ -6,8 +6,10 @@ The EIF is read back here (newcref.eif_sections, parse), not by eifkit,
 and its PCRs are recomputed with eifref.pcr."""
 import json
 import os
+import shlex
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -267,18 +269,19 @@ def test_failures_leave_no_output_and_keep_a_previous_file(inputs):
     tmp = inputs["tmp"]
     cases = [
         (["--rootfs", tmp / "missing", "--entrypoint", "x"], ["missing", "No such file"]),
-        (["--rootfs", inputs["root"], "--entrypoint", "x", "--arch", "mips"], ["mips"]),
+        (["--rootfs", inputs["root"], "--entrypoint", "x", "--arch", "mips"], ["mips"], 2),
         (["--rootfs", inputs["root"], "--entrypoint", "x", "--metadata",
           tmp / "nometa"], ["nometa"]),
         (["--rootfs", inputs["root"], "--entrypoint", "x", "--nsm",
           tmp / "nonsm"], ["nonsm"]),
     ]
-    for args, needles in cases:
+    for args, needles, *code in cases:
+        code = code[0] if code else 1  # --arch is checked as usage (exit 2)
         r, out = build(inputs, *args)
-        assert_fails(r, out, *needles)
+        assert_fails(r, out, *needles, code=code)
         out.write_bytes(b"previous")
         r, _ = build(inputs, *args)
-        assert r.code == 1 and out.read_bytes() == b"previous"
+        assert r.code == code and out.read_bytes() == b"previous"
         out.unlink()
 
 
@@ -305,30 +308,52 @@ def test_usage_errors_exit_2(tmp_path, args):
 
 # ---- a file that changes between the scan and the read ------------------------
 
-def build_with_fifo_kernel(inp, change, *args):
-    """Run build with the kernel coming from a FIFO: eifkit opens it after
-    the scan and blocks until this side writes, so change() runs exactly
-    between the scan of the tree and the reading of its files."""
-    fifo = inp["tmp"] / "kernel.fifo"
-    os.mkfifo(fifo)
-    out = inp["tmp"] / "o.eif"
+def build_paused(inp, change, *args):
+    """Run build under gdb, stopped where the tree has been scanned and
+    the EIF is about to be written (at eif_write), run change(), and go
+    on: change() runs exactly between the scan of the tree and the
+    reading of its files. (Inputs must be regular files, so a FIFO can no
+    longer hold eifkit there.)"""
+    tmp = inp["tmp"]
+    out = tmp / "o.eif"
     out.write_bytes(b"previous")
-    p = subprocess.Popen([eifkit_path(), "build", "-o", str(out), "--kernel",
-                          str(fifo), "--init", str(GOLDEN / "init"),
-                          "--rootfs", str(inp["root"]), "--entrypoint", "/x",
-                          *map(str, args)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    timer = threading.Timer(30, p.kill)
-    timer.start()
+    ready, go = tmp / "gdb.ready", tmp / "gdb.go"
+    so, se = tmp / "gdb.stdout", tmp / "gdb.stderr"
+    argv = [eifkit_path(), "build", "-o", str(out), "--kernel",
+            str(GOLDEN / "init"), "--init", str(GOLDEN / "init"),
+            "--rootfs", str(inp["root"]), "--entrypoint", "/x",
+            *map(str, args)]
+    wait_go = f"touch {ready}; while [ ! -e {go} ]; do sleep 0.01; done"
+    p = subprocess.Popen(
+        ["gdb", "-q", "-nx", "-batch", "-ex", "set breakpoint pending on",
+         "-ex", "break eif_write",
+         # run's own arguments replace --args: name them all again
+         "-ex", f"run {shlex.join(argv[1:])} > {so} 2> {se}",
+         "-ex", f"shell {wait_go}", "-ex", "continue",
+         "-ex", 'printf "EXITCODE %d\\n", $_exitcode', "--args", *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        with open(fifo, "wb") as f:  # returns once eifkit opened it
-            change()
-            f.write(b"kernel")
-        o, e = p.communicate(timeout=30)
+        deadline = time.time() + 300  # gdb reads eifkit's symbols first
+        while not ready.exists():
+            assert p.poll() is None, p.stdout.read()
+            assert time.time() < deadline, "gdb never reached eif_write"
+            time.sleep(0.01)
+        change()
+        go.touch()
+        log = p.communicate(timeout=300)[0].decode()
     finally:
-        timer.cancel()
+        if p.poll() is None:
+            p.kill()
+    code = [int(l.split()[1]) for l in log.splitlines()
+            if l.startswith("EXITCODE ")]
+    assert code, log
+    for f in (ready, go):
+        f.unlink()
+    o, e = so.read_bytes(), se.read_text()
+    so.unlink()
+    se.unlink()
     assert out.read_bytes() == b"previous", "the previous file was replaced"
-    return p.returncode, o, e.decode()
+    return code[0], o, e
 
 
 @pytest.mark.parametrize("how", ["shrink", "grow", "truncate", "fifo", "dir"])
@@ -350,7 +375,7 @@ def test_file_changed_after_the_scan(inputs, how):
         else:
             f.unlink()
             f.mkdir()
-    code, out, err = build_with_fifo_kernel(inputs, change)
+    code, out, err = build_paused(inputs, change)
     assert code == 1, err
     assert err.startswith(f"eifkit build: '{f}': ") and err.count("\n") == 1, err
     assert ("changed" in err or "not a regular file" in err), err
@@ -361,7 +386,7 @@ def test_file_changed_after_the_scan(inputs, how):
 def test_file_unchanged_with_fifo_kernel(inputs):
     """The control for the test above: the same run without a change."""
     (inputs["root"] / "bin" / "data").write_bytes(b"x" * 100_000)
-    code, out, err = build_with_fifo_kernel(inputs, lambda: None,
-                                            "-o", inputs["tmp"] / "new.eif")
+    code, out, err = build_paused(inputs, lambda: None,
+                                  "-o", inputs["tmp"] / "new.eif")
     assert code == 0, err
     assert (inputs["tmp"] / "new.eif").exists()

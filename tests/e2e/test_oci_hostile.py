@@ -398,11 +398,6 @@ def test_unusable_tmpdir_is_an_error(tmp_path):
     assert r.code == 1 and "missing" in err_text(r), r
 
 
-@pytest.mark.xfail(reason="io.c names the output's temporary file "
-                   "(.NAME.XXXXXX in the output folder) and removes it on "
-                   "SIGTERM/SIGINT/SIGHUP; SIGKILL cannot be caught, so "
-                   "that file stays until io.c uses O_TMPFILE + linkat",
-                   strict=False)
 def test_sigkill_while_writing_leaves_nothing(tmp_path, slow_image):
     """Not even SIGKILL leaves a temporary output file behind."""
     p, work = start(tmp_path, slow_image, "app.eif", cmd="build")

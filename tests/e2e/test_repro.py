@@ -371,9 +371,10 @@ def test_peak_rss_is_flat(tmp_path):
 
 
 def test_no_temporary_file(tmp_path):
-    """Every file opened for writing is the output's temporary name,
-    renamed into place at the end; nothing is created elsewhere (no
-    O_TMPFILE, no memfd)."""
+    """The only file opened for writing is the output, created unnamed in
+    the output folder (O_TMPFILE), linked in under a temporary name and
+    renamed over the path at the end; nothing is created elsewhere (no
+    memfd, no named temporary while the data is written)."""
     if not shutil.which("strace"):
         pytest.skip("strace is not installed (apt-get install strace)")
     root = tmp_path / "rootfs"
@@ -389,13 +390,17 @@ def test_no_temporary_file(tmp_path):
                          str(GOLDEN / "init"), "--rootfs", str(root),
                          "--entrypoint", "/x"], capture_output=True)
     assert cp.returncode == 0, cp.stderr
-    writes = [line for line in log.read_text().splitlines()
+    lines = log.read_text().splitlines()
+    writes = [line for line in lines
               if ("O_WRONLY" in line or "O_RDWR" in line or "O_CREAT" in line
                   or "O_TMPFILE" in line or "memfd_create(" in line
                   or "creat(" in line) and "= -1" not in line]
-    assert len(writes) == 1, writes
-    tmp_name = writes[0].split('"')[1]
-    assert os.path.dirname(tmp_name) == str(out_dir), writes
+    assert len(writes) == 1 and "O_TMPFILE" in writes[0], writes
+    assert writes[0].split('"')[1] == str(out_dir), writes
+    links = [line for line in lines if "linkat(" in line and "= -1" not in line]
+    assert len(links) == 1, links
+    tmp_name = links[0].split('"')[-2]
+    assert os.path.dirname(tmp_name) == str(out_dir), links
     renames = [line for line in log.read_text().splitlines() if "rename" in line]
     assert len(renames) == 1 and tmp_name in renames[0] and \
         str(out_dir / "o.eif") in renames[0], renames

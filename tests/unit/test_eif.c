@@ -65,6 +65,23 @@ TEST(metadata_bytes_8_1)
 
 static char tmpdir[] = "/tmp/eifkit-unit-XXXXXX";
 
+/* eif_write into an output file, made visible on success. */
+static int write_file(const char *path, const struct eif_wsection *s,
+		      unsigned n, struct eif_write_result *res,
+		      struct ek_error *err)
+{
+	struct io_outfile out;
+	int r = io_outfile_open(&out, path, err);
+
+	if (r == 0)
+		r = eif_write(out.fd, path, s, n, &(struct eif_write_opts){ 0 },
+			      res, err);
+	if (r == 0)
+		return io_outfile_commit(&out, err);
+	io_outfile_abort(&out);
+	return r;
+}
+
 static int write_a(const char *path, struct eif_write_result *res,
 		   struct ek_error *err)
 {
@@ -78,7 +95,7 @@ static int write_a(const char *path, struct eif_write_result *res,
 	eif_source_mem(&s[2].src, "m", meta_a, strlen(meta_a));
 	s[3].type = EIF_SEC_RAMDISK;
 	eif_source_mem(&s[3].src, "r", rd0, sizeof(rd0));
-	return eif_write(path, s, 4, &(struct eif_write_opts){ 0 }, res, err);
+	return write_file(path, s, 4, res, err);
 }
 
 TEST(vector_a_bytes)
@@ -145,8 +162,7 @@ TEST(writer_refuses_33_sections)
 		eif_source_mem(&s[i].src, "x", "x", 1);
 	}
 	snprintf(path, sizeof(path), "%s/big.eif", tmpdir);
-	CHECK(eif_write(path, s, 33, &(struct eif_write_opts){ 0 }, &res,
-			&err) == EK_ELIMIT);
+	CHECK(write_file(path, s, 33, &res, &err) == EK_ELIMIT);
 	CHECK(strstr(err.msg, "33 sections") != NULL);
 	CHECK(access(path, F_OK) != 0);
 }

@@ -71,6 +71,9 @@ struct eif_source {
 	void *ctx;
 };
 #define EIF_LEN_TO_EOF UINT64_MAX
+/* The most a section read from a pipe may hold: a pipe has no size to
+ * check in advance, and /dev/zero-like input must not fill the disk. */
+#define EIF_STREAM_MAX (16ULL << 30)
 
 void eif_source_mem(struct eif_source *s, const char *name, const void *p,
 		    size_t len);
@@ -101,12 +104,15 @@ struct eif_write_result {
 };
 
 /* Write an EIF with the sections in the given order (a signature section
- * is appended when opts->signer is set) to path, atomically: nothing is
- * left at path unless the whole file was written. Every source is read
- * once. Fails with EK_ELIMIT for more than 32 sections. */
-int eif_write(const char *path, const struct eif_wsection *secs, unsigned n,
-	      const struct eif_write_opts *opts, struct eif_write_result *res,
-	      struct ek_error *err);
+ * is appended when opts->signer is set) into fd, an empty file opened for
+ * writing (pwrite: from offset 0); name is for messages. The caller
+ * makes the file visible (io_outfile_commit) once everything else has
+ * succeeded too, or discards it. Every source is read once. Fails with
+ * EK_ELIMIT for more than 32 sections or a pipe longer than
+ * EIF_STREAM_MAX; res is filled only on success. */
+int eif_write(int fd, const char *name, const struct eif_wsection *secs,
+	      unsigned n, const struct eif_write_opts *opts,
+	      struct eif_write_result *res, struct ek_error *err);
 
 /* ---- reader ---- */
 

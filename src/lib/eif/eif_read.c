@@ -284,7 +284,7 @@ int eif_read_fd(int fd, const char *name, struct eif_image *img,
 int eif_open(const char *path, struct eif_image *img, unsigned flags,
 	     struct ek_error *err)
 {
-	int fd = io_open_input(path, NULL, err);
+	int fd = io_open_input(path, 0, NULL, err);
 	int ret;
 
 	if (fd < 0) {

@@ -17,7 +17,8 @@
 #include "eif/sign.h"
 
 struct wstate {
-	struct io_outfile out;
+	int fd;
+	const char *name;
 	struct hashpipe *pipe;
 	uint64_t pos;
 	struct eif_header hdr;
@@ -33,6 +34,10 @@ static int fill_fd(struct eif_source *s, uint64_t done, uint8_t *buf,
 
 	if (s->len == EIF_LEN_TO_EOF) {
 		n = io_read_full(s->fd, buf, cap);
+		if (n > 0 && done + (uint64_t)n > EIF_STREAM_MAX)
+			return ek_fail(err, EK_ELIMIT, "'%s': more than %llu "
+				       "GiB from a pipe", s->name,
+				       (unsigned long long)(EIF_STREAM_MAX >> 30));
 	} else {
 		size_t want = s->len - done < cap ? (size_t)(s->len - done) : cap;
 
@@ -104,17 +109,17 @@ static int stream_section(struct wstate *w, const struct eif_wsection *sec,
 		if (got == 0)
 			break;
 		hashpipe_submit(w->pipe, got, flags, idx);
-		if (io_pwrite_full(w->out.fd, buf, got, w->pos) < 0)
+		if (io_pwrite_full(w->fd, buf, got, w->pos) < 0)
 			return ek_fail_errno(err, EK_EIO, errno, "'%s'",
-					     w->out.path);
+					     w->name);
 		w->pos += got;
 		done += got;
 	}
 	if (check_not_grown(&src, err))
 		return err->code;
 	eif_sec_hdr_encode(sec->type, done, sh);
-	if (io_pwrite_full(w->out.fd, sh, sizeof(sh), start) < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->out.path);
+	if (io_pwrite_full(w->fd, sh, sizeof(sh), start) < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->name);
 	w->hdr.section_offsets[idx] = start;
 	w->hdr.section_sizes[idx] = done;
 	w->type[idx] = sec->type;
@@ -132,9 +137,9 @@ static int append_signature(struct wstate *w, const struct ek_signer *signer,
 	if (ret)
 		return ret;
 	eif_sec_hdr_encode(EIF_SEC_SIGNATURE, len, sh);
-	if (io_pwrite_full(w->out.fd, sh, sizeof(sh), w->pos) < 0 ||
-	    io_pwrite_full(w->out.fd, sec, len, w->pos + sizeof(sh)) < 0)
-		ret = ek_fail_errno(err, EK_EIO, errno, "'%s'", w->out.path);
+	if (io_pwrite_full(w->fd, sh, sizeof(sh), w->pos) < 0 ||
+	    io_pwrite_full(w->fd, sec, len, w->pos + sizeof(sh)) < 0)
+		ret = ek_fail_errno(err, EK_EIO, errno, "'%s'", w->name);
 	w->hdr.section_offsets[w->nsec] = w->pos;
 	w->hdr.section_sizes[w->nsec] = len;
 	w->type[w->nsec] = EIF_SEC_SIGNATURE;
@@ -175,8 +180,8 @@ static int finish_header(struct wstate *w, uint16_t flags,
 	eif_header_encode(&w->hdr, hdr);
 	w->hdr.crc32 = file_crc(w, hdr);
 	eif_header_encode(&w->hdr, hdr);
-	if (io_pwrite_full(w->out.fd, hdr, sizeof(hdr), 0) < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->out.path);
+	if (io_pwrite_full(w->fd, hdr, sizeof(hdr), 0) < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->name);
 	return 0;
 }
 
@@ -203,7 +208,8 @@ static int stream_all(struct wstate *w, const struct eif_wsection *secs,
 	return 0;
 }
 
-int eif_write(const char *path, const struct eif_wsection *secs, unsigned n,
+int eif_write(int fd, const char *name, const struct eif_wsection *secs,
+	      unsigned n,
 	      const struct eif_write_opts *opts, struct eif_write_result *res,
 	      struct ek_error *err)
 {
@@ -219,19 +225,14 @@ int eif_write(const char *path, const struct eif_wsection *secs, unsigned n,
 			       total, EIF_MAX_SECTIONS);
 	memset(&w, 0, sizeof(w));
 	memset(res, 0, sizeof(*res));
-	ret = io_outfile_open(&w.out, path, err);
-	if (ret)
-		return ret;
+	w.fd = fd;
+	w.name = name;
 	w.pos = EIF_HDR_SIZE;
 	ret = stream_all(&w, secs, n, &hr, err);
 	if (ret == 0 && opts->signer)
 		ret = append_signature(&w, opts->signer, hr.pcr[0], err);
 	if (ret == 0)
 		ret = finish_header(&w, opts->flags, err);
-	if (ret == 0)
-		ret = io_outfile_commit(&w.out, err);
-	else
-		io_outfile_abort(&w.out);
 	if (ret)
 		return ret;
 	memcpy(res->pcr, hr.pcr, sizeof(res->pcr));
