@@ -119,7 +119,7 @@ int cli_out_finish(struct cli_out *o, const struct eif_write_result *res,
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = write_json_fd(o->pcrs.fd, o->pcrs.path, m, err);
 	if (r == 0 && (print_json(top) || fflush(stdout) != 0 || ferror(stdout)))
-		r = ek_fail(err, EK_EIO, "cannot write to stdout");
+		r = ek_fail_errno(err, EK_EIO, errno, "cannot write to stdout");
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = io_outfile_commit(&o->pcrs, err);
 	if (r == 0)

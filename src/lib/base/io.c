@@ -111,6 +111,9 @@ int io_open_input(const char *path, unsigned flags, uint64_t *size_ret,
 	if (S_ISFIFO(st.st_mode))
 		return ek_fail(err, EK_EIO, "'%s': is a pipe; this input must "
 			       "be a regular file", path);
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return ek_fail(err, EK_EIO, "'%s': is a device; this input must "
+			       "be a regular file", path);
 	return ek_fail(err, EK_EIO, "'%s': not a regular file", path);
 }
 
