@@ -64,7 +64,7 @@ static int load_image(const struct build_plan *p, const struct build_input *in,
 				&res->image, err);
 	res->have_image = r == 0;
 	if (r == 0 && res->stage.fd < 0)
-		r = stage_open(&res->stage, err);
+		r = stage_open(&res->stage, p->tmpdir, err);
 	for (size_t i = 0; r == 0 && i < res->image.nlayers; i++)
 		r = layer_apply(&res->tree, &res->stage, bs,
 				&res->image.layers[i], &res->lopts, err);

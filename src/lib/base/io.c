@@ -117,6 +117,26 @@ int io_open_input(const char *path, unsigned flags, uint64_t *size_ret,
 	return ek_fail(err, EK_EIO, "'%s': not a regular file", path);
 }
 
+int io_tmpfile(const char *dir, struct ek_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		char *path;
+
+		if (asprintf(&path, "%s/.eifkit-tmp-XXXXXX", dir) < 0)
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
+	if (fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "temporary file in '%s'",
+				     dir);
+	return fd;
+}
+
 int io_read_small_file(const char *path, size_t max, uint8_t **buf_ret,
 		       size_t *len_ret, struct ek_error *err)
 {
