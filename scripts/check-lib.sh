@@ -17,7 +17,8 @@ allowed() { # layer of the including file -> layers it may include
 	ramdisk) echo "ramdisk base" ;;
 	eif) echo "eif base" ;;
 	image) echo "image ramdisk base" ;;
-	top) echo "image ramdisk eif base top" ;;
+	diff) echo "diff eif ramdisk base" ;;
+	top) echo "image ramdisk eif diff base top" ;;
 	esac
 }
 

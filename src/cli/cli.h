@@ -23,6 +23,7 @@ int cmd_assemble(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_ramdisk(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_pcr(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -58,6 +58,7 @@ static const struct cmd commands[] = {
 	{ "ramdisk", cmd_ramdisk, "write one deterministic cpio ramdisk" },
 	{ "assemble", cmd_assemble, "kernel + cmdline + ramdisks -> EIF (like eif_build)" },
 	{ "describe", cmd_describe, "print what an EIF holds, as nitro-cli describe-eif" },
+	{ "diff", cmd_diff, "say why two EIFs or two cpio archives differ" },
 	{ "ls", cmd_ls, "list the entries of an EIF's ramdisks or a cpio archive" },
 	{ "run", cmd_run, "boot an EIF under QEMU; exit with the app's status" },
 	{ "pcr", cmd_pcr, "measurements of an EIF, a certificate or any file" },
