@@ -152,15 +152,34 @@ static bool same_section(const struct diff_file *a, int i,
 	       !memcmp(a->sha[i], b->sha[j], DIFF_SEC_SHA_LEN);
 }
 
+/* The types of the sections both files have, in file order: a section
+ * that only one has (a signature, a third ramdisk) is a difference of
+ * its own, not one of order. */
+static unsigned paired_types(const struct eif_image *x,
+			     const struct eif_image *y, uint16_t *out)
+{
+	unsigned n = 0, rd = 0, rd_max = x->nramdisks < y->nramdisks ?
+					  x->nramdisks : y->nramdisks;
+
+	for (unsigned i = 0; i < x->nsec; i++) {
+		uint16_t t = x->sec[i].type;
+
+		if ((t == EIF_SEC_RAMDISK && rd++ >= rd_max) ||
+		    (t == EIF_SEC_SIGNATURE && y->signature < 0) ||
+		    (t == EIF_SEC_METADATA && y->metadata < 0))
+			continue;
+		out[n++] = t;
+	}
+	return n;
+}
+
 static void compare_sections(struct diff_result *r)
 {
 	const struct eif_image *a = &r->a.img, *b = &r->b.img;
+	uint16_t ta[EIF_MAX_SECTIONS], tb[EIF_MAX_SECTIONS];
+	unsigned na = paired_types(a, b, ta), nb = paired_types(b, a, tb);
 
-	if (a->nsec != b->nsec)
-		r->order = true;
-	for (unsigned i = 0; i < a->nsec && i < b->nsec; i++)
-		if (a->sec[i].type != b->sec[i].type)
-			r->order = true;
+	r->order = na != nb || memcmp(ta, tb, na * sizeof(ta[0]));
 	r->kernel = !same_section(&r->a, a->kernel, &r->b, b->kernel);
 	r->cmdline = !same_section(&r->a, a->cmdline, &r->b, b->cmdline);
 	r->metadata = !same_section(&r->a, a->metadata, &r->b, b->metadata);

@@ -208,6 +208,28 @@ static int cmp_name(const void *x, const void *y, void *base)
 	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
+/* The kernel writes the data of every member of a hard-link group into
+ * the one file they share (newc writers put it on the first or the last
+ * member, the others have none): each member is shown with the data the
+ * file ends up with, so a group written either way compares equal. */
+static void share_data(struct diff_side *s, const uint32_t *ix, size_t n)
+{
+	const struct diff_entry *data = NULL;
+
+	for (size_t q = 0; q < n; q++)
+		if (s->e[ix[q]].size && (!data || s->e[ix[q]].pos > data->pos))
+			data = &s->e[ix[q]];
+	for (size_t q = 0; q < n; q++) {
+		struct diff_entry *e = &s->e[ix[q]];
+
+		e->group = (int32_t)ix[0];
+		if (data && e != data) {
+			e->size = data->size;
+			memcpy(e->sha, data->sha, DIFF_SHA_LEN);
+		}
+	}
+}
+
 /* Group members get the pos of the group's first entry; by_name is
  * filled, sorted by name. */
 static int index_side(struct diff_side *s, struct ek_error *err)
@@ -226,8 +248,8 @@ static int index_side(struct diff_side *s, struct ek_error *err)
 
 		while (m < j && same_inode(&s->e[ix[k]], &s->e[ix[m]]))
 			m++;
-		for (size_t q = k; m - k >= 2 && q < m; q++)
-			s->e[ix[q]].group = (int32_t)ix[k];
+		if (m - k >= 2)
+			share_data(s, ix + k, m - k);
 		k = m;
 	}
 	for (i = 0; i < s->n; i++)

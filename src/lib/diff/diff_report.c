@@ -176,9 +176,12 @@ static void summary_header(const struct diff_result *r, struct strbuf *sb,
 
 	for (unsigned i = 0; i < r->nrd; i++)
 		sections = sections || r->rd[i].walked;
-	/* the CRC and the count follow from any section that differs */
+	/* the section count follows from a section that differs, and the
+	 * CRC from anything that differs: named alone, they say nothing */
 	if (sections)
-		h &= ~(unsigned)(DH_CRC | (r->order ? DH_NSEC : 0));
+		h &= ~(unsigned)DH_NSEC;
+	if (sections || (h & ~(unsigned)DH_CRC))
+		h &= ~(unsigned)DH_CRC;
 	if (!h)
 		return;
 	item(sb, first);
