@@ -453,9 +453,6 @@ static int diff_cpios(struct diff_result *r, struct ek_error *err)
 	if (!ret)
 		ret = diff_side_read(&d->b, r->b.fd, r->b.path, NULL, 0,
 				     r->b.size, &tb, err);
-	if (!ret && !d->a.n && !d->a.compressed && !d->b.n && !d->b.compressed)
-		ret = ek_fail(err, EK_EFORMAT, "'%s' and '%s' hold no cpio "
-			      "entries", r->a.path, r->b.path);
 	return ret ? ret : diff_ramdisk_compare(d, err);
 }
 
