@@ -3,6 +3,7 @@
  * metadata key by key, signature, and each ramdisk entry by entry. */
 #include "base/internal.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -354,14 +355,86 @@ static int nth_ramdisk(const struct eif_image *img, unsigned n)
 	return -1;
 }
 
-static int read_side(struct diff_file *f, int sec, struct diff_side *s,
-		     const char *what, size_t *total, struct ek_error *err)
+/* ---- the two files at once ---- */
+
+/* One file's share of a step. The work is hashing, so the two files'
+ * shares run at once, the second on a thread of its own: two cores. */
+struct task {
+	int (*fn)(struct task *t, struct ek_error *err);
+	struct diff_file *f;
+	struct diff_side *side;
+	int sec;                /* ramdisk section, or -1: none (-2: the file) */
+	const char *what;
+	size_t *total;
+	int ret;
+	struct ek_error err;
+};
+
+static void *task_thread(void *p)
 {
-	if (sec < 0)
+	struct task *t = p;
+
+	t->ret = t->fn(t, &t->err);
+	return NULL;
+}
+
+/* Run a here and b beside it; a's error first, so that the message does
+ * not depend on which thread ended first. */
+static int run_pair(struct task *a, struct task *b, struct ek_error *err)
+{
+	pthread_t th;
+	bool threaded = pthread_create(&th, NULL, task_thread, b) == 0;
+	int ret = a->fn(a, err);
+
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		task_thread(b);
+	if (!ret && b->ret) {
+		if (err)
+			*err = b->err;
+		ret = b->ret;
+	}
+	return ret;
+}
+
+static int task_open(struct task *t, struct ek_error *err)
+{
+	return open_eif(t->f, err);
+}
+
+static int task_sha(struct task *t, struct ek_error *err)
+{
+	return sha384_range(t->f->fd, t->f->path, 0, t->f->size, t->f->sha[0],
+			    err);
+}
+
+static int task_side(struct task *t, struct ek_error *err)
+{
+	const struct diff_file *f = t->f;
+
+	if (t->sec == -1)
 		return 0;
-	return diff_side_read(s, f->fd, f->path, what,
-			      f->img.sec[sec].offset + EIF_SEC_HDR_SIZE,
-			      f->img.sec[sec].size, total, err);
+	if (t->sec == -2)
+		return diff_side_read(t->side, f->fd, f->path, NULL, 0, f->size,
+				      t->total, err);
+	return diff_side_read(t->side, f->fd, f->path, t->what,
+			      f->img.sec[t->sec].offset + EIF_SEC_HDR_SIZE,
+			      f->img.sec[t->sec].size, t->total, err);
+}
+
+static int read_sides(struct diff_result *r, struct diff_ramdisk *d,
+		      const char *what, size_t *ta, size_t *tb,
+		      struct ek_error *err)
+{
+	struct task a = { .fn = task_side, .f = &r->a, .side = &d->a,
+			  .sec = r->is_eif ? d->sec_a : -2, .what = what,
+			  .total = ta };
+	struct task b = { .fn = task_side, .f = &r->b, .side = &d->b,
+			  .sec = r->is_eif ? d->sec_b : -2, .what = what,
+			  .total = tb };
+
+	return run_pair(&a, &b, err);
 }
 
 static int compare_ramdisks(struct diff_result *r, struct ek_error *err)
@@ -387,9 +460,7 @@ static int compare_ramdisks(struct diff_result *r, struct ek_error *err)
 		if (same_section(&r->a, d->sec_a, &r->b, d->sec_b))
 			continue;
 		snprintf(what, sizeof(what), "ramdisk %u", i);
-		ret = read_side(&r->a, d->sec_a, &d->a, what, &ta, err);
-		if (!ret)
-			ret = read_side(&r->b, d->sec_b, &d->b, what, &tb, err);
+		ret = read_sides(r, d, what, &ta, &tb, err);
 		if (!ret)
 			ret = diff_ramdisk_compare(d, err);
 		/* only what the report needs stays: entries that changed
@@ -402,10 +473,10 @@ static int compare_ramdisks(struct diff_result *r, struct ek_error *err)
 
 static int diff_eifs(struct diff_result *r, struct ek_error *err)
 {
-	int ret = open_eif(&r->a, err);
+	struct task a = { .fn = task_open, .f = &r->a };
+	struct task b = { .fn = task_open, .f = &r->b };
+	int ret = run_pair(&a, &b, err);
 
-	if (!ret)
-		ret = open_eif(&r->b, err);
 	if (ret)
 		return ret;
 	compare_header(r);
@@ -432,11 +503,10 @@ static int diff_cpios(struct diff_result *r, struct ek_error *err)
 {
 	struct diff_ramdisk *d;
 	size_t ta = 0, tb = 0;
-	int ret = sha384_range(r->a.fd, r->a.path, 0, r->a.size, r->a.sha[0], err);
+	struct task a = { .fn = task_sha, .f = &r->a };
+	struct task b = { .fn = task_sha, .f = &r->b };
+	int ret = run_pair(&a, &b, err);
 
-	if (!ret)
-		ret = sha384_range(r->b.fd, r->b.path, 0, r->b.size, r->b.sha[0],
-				   err);
 	if (ret)
 		return ret;
 	d = r->rd = calloc(1, sizeof(*r->rd));
@@ -448,11 +518,7 @@ static int diff_cpios(struct diff_result *r, struct ek_error *err)
 		       !memcmp(r->a.sha[0], r->b.sha[0], DIFF_SEC_SHA_LEN);
 	if (r->identical)
 		return 0;
-	ret = diff_side_read(&d->a, r->a.fd, r->a.path, NULL, 0, r->a.size,
-			     &ta, err);
-	if (!ret)
-		ret = diff_side_read(&d->b, r->b.fd, r->b.path, NULL, 0,
-				     r->b.size, &tb, err);
+	ret = read_sides(r, d, NULL, &ta, &tb, err);
 	return ret ? ret : diff_ramdisk_compare(d, err);
 }
 
