@@ -620,3 +620,26 @@ def test_two_1gib_eifs_of_50000_files_under_64mib(tmp_path):
     finally:
         for e in eifs:
             e.unlink()
+
+
+def test_metadata_keys_and_values_are_escaped(tmp_path):
+    k = tmp_path / "k"
+    k.write_bytes(b"k" * 100)
+    outs = []
+    for v in ("1", "2\\u001b[2J"):
+        m = tmp_path / "m.json"
+        m.write_text('{"k\\u0000e\\ny\\u001b": "%s"}' % v)
+        out = tmp_path / (v[0] + ".eif")
+        r = run("assemble", "--kernel", k, "--cmdline", "x", "--ramdisk",
+                GOLDEN / "expected.cpio", "--metadata", m, "-o", out)
+        assert r.code == 0, r
+        outs.append(out)
+    r = diff(*outs)
+    assert r.code == 1 and b"\x1b" not in r.out and b"\0" not in r.out
+    assert first_line(r) == \
+        "no PCR differs: metadata: CustomMetadata.k\\x00e\\ny\\x1b", r
+    assert "  CustomMetadata.k\\x00e\\ny\\x1b: '1' -> '2\\x1b[2J'" in \
+        r.out.decode().splitlines()
+    _, j = diff_json(*outs)
+    assert j["metadata"]["keys"] == [{"key": "CustomMetadata.k\\x00e\\ny\\x1b",
+                                      "old": "1", "new": "2\\x1b[2J"}]

@@ -246,7 +246,7 @@ static int push_kv(struct diff_result *r, const char *prefix,
 	strbuf_init(&key);
 	strbuf_addstr(&key, prefix);
 	strbuf_add(&key, m->key, m->key_len);
-	kv->key = strbuf_ok(&key) ? strbuf_detach(&key, NULL) : NULL;
+	kv->key = strbuf_ok(&key) ? strbuf_detach(&key, &kv->key_len) : NULL;
 	strbuf_release(&key);
 	if (va)
 		kv->a = value_text(va, &kv->a_len);

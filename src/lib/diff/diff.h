@@ -102,9 +102,9 @@ struct diff_ramdisk {
 /* A metadata key that differs; values are compact JSON (strings as
  * their text), NULL when the key is absent. */
 struct diff_kv {
-	char *key;
+	char *key;                   /* may hold NUL (JSON "\u0000") */
 	char *a, *b;
-	size_t a_len, b_len;
+	size_t key_len, a_len, b_len;
 };
 
 enum diff_header_bits {

@@ -301,7 +301,7 @@ static void jmetadata(struct strbuf *sb, const struct diff_result *r)
 	strbuf_addstr(sb, "{\"pcrs\": [], \"keys\": [");
 	for (size_t i = 0; i < r->nkv; i++) {
 		strbuf_addstr(sb, i ? ", {\"key\": " : "{\"key\": ");
-		jstr(sb, r->kv[i].key, strlen(r->kv[i].key));
+		jstr(sb, r->kv[i].key, r->kv[i].key_len);
 		strbuf_addstr(sb, ", \"old\": ");
 		jkv(sb, r->kv[i].a, r->kv[i].a_len);
 		strbuf_addstr(sb, ", \"new\": ");

@@ -202,7 +202,7 @@ static void summary_metadata(const struct diff_result *r, struct strbuf *sb,
 	strbuf_addstr(sb, "metadata");
 	for (size_t i = 0; i < r->nkv && i < 8; i++) {
 		strbuf_addstr(sb, i ? ", " : ": ");
-		text_escape(sb, r->kv[i].key, strlen(r->kv[i].key), 0);
+		text_escape(sb, r->kv[i].key, r->kv[i].key_len, 0);
 	}
 	if (r->nkv > 8)
 		strbuf_addf(sb, " and %zu more", r->nkv - 8);
@@ -403,7 +403,7 @@ static void metadata_lines(struct emit *e, const struct diff_result *r)
 		const struct diff_kv *kv = &r->kv[i];
 
 		strbuf_addstr(&e->sb, "  ");
-		text_escape(&e->sb, kv->key, strlen(kv->key), 0);
+		text_escape(&e->sb, kv->key, kv->key_len, 0);
 		strbuf_addstr(&e->sb, ": ");
 		kv_value(&e->sb, kv->a, kv->a_len);
 		strbuf_addstr(&e->sb, " -> ");
