@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import eifkit_path, run
+from conftest import fake_kernel, eifkit_path, run
 from eifref import pcr
 from newcref import eif_ramdisks, eif_sections, parse
 from test_ramdisk_system import GOLDEN
@@ -30,7 +30,7 @@ KCONFIG = ("#\n# Automatically generated file; DO NOT EDIT.\n"
 @pytest.fixture
 def inputs(tmp_path):
     k = tmp_path / "kernel"
-    k.write_bytes(os.urandom(5000))
+    k.write_bytes(fake_kernel())
     root = tmp_path / "rootfs"
     (root / "bin").mkdir(parents=True)
     (root / "bin" / "app").write_bytes(b"#!/bin/sh\necho app\n")
@@ -150,6 +150,7 @@ def sections(out):
 @pytest.mark.parametrize("arch,cmdline", [("x86_64", X86_CMDLINE),
                                           ("aarch64", ARM_CMDLINE)])
 def test_default_cmdline_is_nitro_clis(inputs, arch, cmdline):
+    inputs["kernel"].write_bytes(fake_kernel(arch))
     _, out = ok(inputs, "--rootfs", inputs["root"], "--arch", arch,
                 "--entrypoint", "/bin/app")
     assert sections(out)[2] == cmdline.encode()
@@ -162,7 +163,8 @@ def make_blobs(d, arch="x86_64", cmdline=None, links=False):
     kname = "bzImage" if arch == "x86_64" else "Image"
     src = d.parent / f"blobsrc-{arch}"
     src.mkdir(exist_ok=True)
-    files = {kname: os.urandom(3000), f"{kname}.config":
+    files = {kname: fake_kernel(arch, 3000, f"4.14.256-209.484.amzn2.{arch}"),
+             f"{kname}.config":
              KCONFIG.format(arch=arch).encode(),
              "init": (GOLDEN / "init").read_bytes(),
              "nsm.ko": (GOLDEN / "nsm.ko").read_bytes()}
@@ -205,6 +207,7 @@ def test_blobs_explicit_flags_win(inputs):
     b = make_blobs(tmp / "blobs", cmdline=b"from blob\n")
     other_init = tmp / "other-init"
     other_init.write_bytes(b"another init")
+    inputs["kernel"].write_bytes(fake_kernel(release="4.14.256-1"))
     _, out = ok(inputs, "--blobs", b, "--init", other_init, "--kernel",
                 inputs["kernel"], "--cmdline", "mine", "--rootfs",
                 inputs["root"], "--entrypoint", "/bin/app", base=False)
@@ -320,7 +323,7 @@ def build_paused(inp, change, *args):
     ready, go = tmp / "gdb.ready", tmp / "gdb.go"
     so, se = tmp / "gdb.stdout", tmp / "gdb.stderr"
     argv = [eifkit_path(), "build", "-o", str(out), "--kernel",
-            str(GOLDEN / "init"), "--init", str(GOLDEN / "init"),
+            str(inp["kernel"]), "--init", str(GOLDEN / "init"),
             "--rootfs", str(inp["root"]), "--entrypoint", "/x",
             *map(str, args)]
     wait_go = f"touch {ready}; while [ ! -e {go} ]; do sleep 0.01; done"
