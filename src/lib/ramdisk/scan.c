@@ -65,8 +65,14 @@ static int read_link(struct scan *s, int dir, const char *name,
 		return ek_fail(err, EK_ENOMEM, "out of memory");
 	n = readlinkat(dir, name, buf, cap);
 	if (n < 0) {
+		int e = errno;
+
 		free(buf);
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", s->host.buf);
+		if (e == EINVAL)
+			return ek_fail(err, EK_EIO, "'%s': changed while being "
+				       "scanned (not a symlink any more)",
+				       s->host.buf);
+		return ek_fail_errno(err, EK_EIO, e, "'%s'", s->host.buf);
 	}
 	if ((size_t)n >= cap) {
 		free(buf);
