@@ -35,6 +35,10 @@ int report(const char *cmd, const struct ek_error *err);
  * formatted text escaped. */
 void cli_warn(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Text from an EIF or an image, for a person: s[0..len) escaped
+ * (text_escape with spaces kept) on stdout, so that it can neither fake
+ * a line of the report nor reach the terminal as a control sequence. */
+void print_text(const char *s, size_t len);
 /* "eifkit CMD: <fmt>" and the usage line on stderr; returns 2. */
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "base/io.h"
+#include "base/text.h"
 #include "cli.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
@@ -30,6 +31,27 @@ int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err)
 
 /* Fill the identity's defaults: reproducible ones where eif_build uses
  * the clock or its own name. Explicit flags beat --kernel-config. */
+/* The metadata strings are shown to people (describe, verify, nitro-cli):
+ * text that would need escaping there is refused where it is made. */
+static int check_identity(const struct eif_identity *id, struct ek_error *err)
+{
+	const struct { const char *what, *s; } f[] = {
+		{ "--name (or the name from the folder or image)", id->image_name },
+		{ "--version", id->image_version },
+		{ "--img-os (or the kernel config)", id->operating_system },
+		{ "--img-kernel (or the kernel config)", id->kernel_version },
+		{ "--build-tool", id->build_tool },
+		{ "--build-tool-version", id->build_tool_version },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (text_needs_escape(f[i].s, strlen(f[i].s), TEXT_KEEP_SPACES))
+			return ek_fail(err, EK_EINVAL, "%s '%s': holds control "
+				       "characters or invalid UTF-8, which the "
+				       "metadata must not", f[i].what, f[i].s);
+	return 0;
+}
+
 int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		      const char *kconfig, char *time_buf, size_t time_size,
 		      char **os, char **kver, struct ek_error *err)
@@ -70,7 +92,7 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		id->operating_system = "OS";
 	if (!id->kernel_version)
 		id->kernel_version = "kernel";
-	return 0;
+	return check_identity(id, err);
 }
 
 int cli_source_date_epoch(int64_t *ret, struct ek_error *err)
@@ -119,7 +141,7 @@ int cli_out_finish(struct cli_out *o, const struct eif_write_result *res,
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = write_json_fd(o->pcrs.fd, o->pcrs.path, m, err);
 	if (r == 0 && (print_json(top) || fflush(stdout) != 0 || ferror(stdout)))
-		r = ek_fail(err, EK_EIO, "cannot write to stdout");
+		r = ek_fail_errno(err, EK_EIO, errno, "cannot write to stdout");
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = io_outfile_commit(&o->pcrs, err);
 	if (r == 0)

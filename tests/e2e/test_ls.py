@@ -361,6 +361,6 @@ def test_usage_errors(tmp_path):
     r = run("ls", tmp_path)
     assert r.code == 1 and b"is a directory" in r.err, r
     r = run("ls", "/dev/null")
-    assert r.code == 1 and b"not a regular file" in r.err, r
+    assert r.code == 1 and b"must be a regular file" in r.err, r
     r = run("ls", tmp_path / "missing")
     assert r.code == 1 and r.err.startswith(b"eifkit ls: "), r
