@@ -1,6 +1,8 @@
 """eifkit build from folders: the app's command line and environment, the
 blob folder, the default cmdline per arch, the metadata, what stdout says,
-and errors (one line, exit 1, no output file; usage errors exit 2).
+and errors (one line, exit 1, no output file; usage errors exit 2); files
+changed between the scan and the read, and folders swapped for symlinks to
+outside the tree after the scan or during it (issue #10), under gdb.
 
 The EIF is read back here (newcref.eif_sections, parse), not by eifkit,
 and its PCRs are recomputed with eifref.pcr."""
