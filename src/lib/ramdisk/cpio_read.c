@@ -20,6 +20,7 @@
 #include "base/strbuf.h"
 #include "base/text.h"
 #include "ramdisk/cpio_read.h"
+#include "ramdisk/tree.h"
 
 #define TRAILER "TRAILER!!!"
 #define MAGIC_LEN 6
@@ -512,4 +513,108 @@ int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 	if (ret < 0)
 		r->failed = ret;
 	return ret;
+}
+
+/* (archive, ino) of a hard-link member and the entry that has its data */
+struct link_data {
+	unsigned archive;
+	uint32_t ino;
+	uint64_t off, size;
+};
+
+static int tree_type(uint32_t mode, enum tree_type *type)
+{
+	switch (mode & CPIO_IFMT) {
+	case CPIO_IFREG: *type = TREE_REG; return 0;
+	case CPIO_IFDIR: *type = TREE_DIR; return 0;
+	case CPIO_IFLNK: *type = TREE_LNK; return 0;
+	case CPIO_IFCHR: *type = TREE_CHR; return 0;
+	case CPIO_IFBLK: *type = TREE_BLK; return 0;
+	case CPIO_IFIFO: *type = TREE_FIFO; return 0;
+	default: return -1; /* sockets: the kernel makes them, nothing runs them */
+	}
+}
+
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err)
+{
+	struct cpio_reader *r = malloc(sizeof(*r));
+	struct cpio_entry *e = malloc(sizeof(*e));
+	struct link_data *ld = NULL;
+	size_t nld = 0, ald = 0;
+	size_t first = t->n;
+	int ret = r && e ? cpio_reader_init(r, fd, off, len, name, err)
+			 : ek_fail(err, EK_ENOMEM, "out of memory");
+
+	if (ret == 0)
+		r->what = what;
+	while (ret == 0 && (ret = cpio_reader_next(r, e, err)) == 1) {
+		struct tree_entry te;
+
+		ret = 0;
+		memset(&te, 0, sizeof(te));
+		if (!strcmp(e->name, ".") || tree_type(e->mode, &te.type))
+			continue;
+		if (tree_path_normalise(e->name, &te.path, err)) {
+			ret = -1;
+			break;
+		}
+		te.mode = e->mode & 07777;
+		te.uid = e->uid;
+		te.gid = e->gid;
+		te.mtime = e->mtime;
+		te.rdev_major = e->rdevmajor;
+		te.rdev_minor = e->rdevminor;
+		if (te.type == TREE_LNK && !(te.link = strdup(e->link)))
+			ret = ek_fail(err, EK_ENOMEM, "out of memory");
+		if (te.type == TREE_REG) {
+			te.size = e->filesize;
+			te.stage_fd = fd;
+			te.stage_off = e->data_offset;
+			/* the inode, to find the data of a hard link later */
+			te.link_group = e->nlink > 1 ? e->ino : 0;
+			if (ret == 0 && e->nlink > 1 && e->filesize) {
+				if (nld == ald) {
+					size_t na = ald ? 2 * ald : 16;
+					struct link_data *n = realloc(ld, na * sizeof(*n));
+
+					if (!n) {
+						ret = ek_fail(err, EK_ENOMEM, "out of memory");
+						break;
+					}
+					ld = n;
+					ald = na;
+				}
+				ld[nld++] = (struct link_data){ e->archive, e->ino,
+					e->data_offset, e->filesize };
+			}
+		}
+		if (ret == 0)
+			ret = tree_add(t, &te, err);
+		if (ret) {
+			free(te.path);
+			free(te.link);
+		}
+	}
+	if (ret == 0 && compressed)
+		*compressed = r->compressed;
+	/* hard-link members without data share the data of the one with it
+	 * (same inode number: the archive is one cpio, trailers aside) */
+	for (size_t i = first; ret == 0 && i < t->n; i++) {
+		struct tree_entry *te = &t->e[i];
+
+		if (te->type != TREE_REG || !te->link_group)
+			continue;
+		for (size_t k = 0; te->size == 0 && k < nld; k++)
+			if (ld[k].ino == te->link_group) {
+				te->stage_off = ld[k].off;
+				te->size = ld[k].size;
+			}
+		te->link_group = 0;
+	}
+	free(ld);
+	free(r);
+	free(e);
+	return ret < 0 ? ret : 0;
 }

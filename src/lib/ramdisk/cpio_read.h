@@ -102,6 +102,18 @@ int cpio_reader_init(struct cpio_reader *r, int fd, uint64_t off,
 int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 		     struct ek_error *err);
 
+struct tree;
+/* Add the entries of the archive at [off, off + len) of fd to t, as the
+ * kernel would unpack them: a later entry replaces an earlier one of the
+ * same path, hard-link members share the data one of them carries. A
+ * regular file's content stays in fd (stage_fd, stage_off): fd must stay
+ * open, and be above 0, while t is used. "." and the trailer are not
+ * entries. A compressed tail is not read: *compressed names it (or is
+ * NULL). The caller finishes t (tree_finish). */
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err);
+
 /* The kernel's name for compressed data starting with p (it looks at two
  * bytes: lib/decompress.c), or NULL. */
 const char *cpio_compression(const uint8_t *p, size_t len);

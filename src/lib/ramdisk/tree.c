@@ -12,6 +12,7 @@
 #endif
 #endif
 
+#include "base/io.h"
 #include "ramdisk/tree.h"
 
 void tree_init(struct tree *t)
@@ -452,4 +453,45 @@ int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err)
 	if (ret == 0)
 		single_links(t);
 	return ret;
+}
+
+ssize_t tree_entry_pread(const struct tree_entry *e, void *buf, size_t len,
+			 uint64_t off, struct ek_error *err)
+{
+	const char *name = e->src ? e->src : e->path;
+	bool walk = false;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (e->type != TREE_REG || off >= e->size)
+		return 0;
+	if (len > e->size - off)
+		len = (size_t)(e->size - off);
+	if (e->data) {
+		memcpy(buf, e->data + off, len);
+		return (ssize_t)len;
+	}
+	if (e->stage_fd > 0) {
+		n = io_pread_full(e->stage_fd, buf, len,
+				  (off_t)(e->stage_off + off));
+		return n < 0 ? ek_fail_errno(err, EK_EIO, errno, "'%s'", name) : n;
+	}
+	if (!e->src)
+		return 0; /* an empty file of a layout's own */
+	fd = tree_open_beneath(e->src_dir, e->src + e->src_rel,
+			       O_RDONLY | O_CLOEXEC | O_NONBLOCK, &walk);
+	if (fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_dev != e->src_dev || (uint64_t)st.st_ino != e->src_ino) {
+		close(fd);
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned",
+			       name);
+	}
+	n = io_pread_full(fd, buf, len, (off_t)off);
+	if (n < 0)
+		n = ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
+	close(fd);
+	return n;
 }
