@@ -22,16 +22,13 @@
 #include "ramdisk/cpio_read.h"
 #include "ramdisk/tree.h"
 
-#define TRAILER "TRAILER!!!"
-#define MAGIC_LEN 6
-#define NFIELDS 13
 
 /* Header field order after the magic (cpio(5), "New ASCII Format"). */
 enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE,
        F_DEVMAJOR, F_DEVMINOR, F_RDEVMAJOR, F_RDEVMINOR, F_NAMESIZE,
        F_CHECK };
 
-static const char *const field_names[NFIELDS] = {
+static const char *const field_names[CPIO_NFIELDS] = {
 	"ino", "mode", "uid", "gid", "nlink", "mtime", "filesize",
 	"devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
 };
@@ -219,14 +216,15 @@ static int check_magic(const struct cpio_reader *r, const uint8_t *h,
 {
 	char shown[64];
 
-	if (!memcmp(h, "070701", MAGIC_LEN) || !memcmp(h, "070702", MAGIC_LEN)) {
+	if (!memcmp(h, CPIO_MAGIC, CPIO_MAGIC_LEN) ||
+	    !memcmp(h, CPIO_MAGIC_CRC, CPIO_MAGIC_LEN)) {
 		e->csum = h[5] == '2';
 		return 0;
 	}
-	if (!memcmp(h, "070707", MAGIC_LEN))
+	if (!memcmp(h, "070707", CPIO_MAGIC_LEN))
 		return bad(r, err, off, "old portable cpio format (070707); the "
 			   "kernel reads only newc (cpio -H newc)");
-	text_escape_fixed(shown, sizeof(shown), (const char *)h, MAGIC_LEN, 0);
+	text_escape_fixed(shown, sizeof(shown), (const char *)h, CPIO_MAGIC_LEN, 0);
 	return bad(r, err, off, "bad magic \"%s\" (a newc header starts with "
 		   "070701 or 070702)", shown);
 }
@@ -236,19 +234,19 @@ static int parse_header(const struct cpio_reader *r, const uint8_t *h,
 			uint64_t off, struct cpio_entry *e,
 			uint32_t *namesize_ret, struct ek_error *err)
 {
-	uint32_t v[NFIELDS];
+	uint32_t v[CPIO_NFIELDS];
 	int ret = check_magic(r, h, off, e, err);
 
 	if (ret)
 		return ret;
-	for (int i = 0; i < NFIELDS; i++) {
-		const uint8_t *p = h + MAGIC_LEN + 8 * i;
+	for (int i = 0; i < CPIO_NFIELDS; i++) {
+		const uint8_t *p = h + CPIO_MAGIC_LEN + 8 * i;
 		char shown[64];
 
 		if (hex8(p, &v[i]))
 			continue;
 		text_escape_fixed(shown, sizeof(shown), (const char *)p, 8, 0);
-		return bad(r, err, off + MAGIC_LEN + 8 * (uint64_t)i,
+		return bad(r, err, off + CPIO_MAGIC_LEN + 8 * (uint64_t)i,
 			   "%s field \"%s\" is not 8 hex digits", field_names[i],
 			   shown);
 	}
@@ -320,11 +318,11 @@ static int check_type(const struct cpio_reader *r, const struct cpio_entry *e,
 	const char *word = type_word(e->mode);
 	char shown[128];
 
-	if (e->name_len == strlen(TRAILER) &&
-	    !memcmp(e->name, TRAILER, e->name_len)) {
+	if (e->name_len == strlen(CPIO_TRAILER) &&
+	    !memcmp(e->name, CPIO_TRAILER, e->name_len)) {
 		if (e->filesize)
 			return bad(r, err, e->hdr_offset, "%s with %u bytes of "
-				   "data", TRAILER, e->filesize);
+				   "data", CPIO_TRAILER, e->filesize);
 		return 2;
 	}
 	if (t == CPIO_IFREG || (t == CPIO_IFLNK && e->filesize <= CPIO_LINK_MAX) ||

@@ -38,23 +38,11 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "ramdisk/newc.h"
 
 struct strbuf;
 
-#define CPIO_HDR_LEN 110       /* 6-byte magic + 13 fields of 8 hex digits */
-#define CPIO_NAME_MAX 4096     /* namesize, NUL included: the kernel's PATH_MAX */
-#define CPIO_LINK_MAX 4096     /* symlink filesize: the kernel skips longer */
 #define CPIO_BUF_SIZE 65536
-
-/* File type bits of the mode field (cpio(5); POSIX <cpio.h> C_IS*). */
-#define CPIO_IFMT   0170000
-#define CPIO_IFSOCK 0140000
-#define CPIO_IFLNK  0120000
-#define CPIO_IFREG  0100000
-#define CPIO_IFBLK  0060000
-#define CPIO_IFDIR  0040000
-#define CPIO_IFCHR  0020000
-#define CPIO_IFIFO  0010000
 
 struct cpio_entry {
 	char name[CPIO_NAME_MAX];     /* NUL-terminated */
