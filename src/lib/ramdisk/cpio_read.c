@@ -573,17 +573,14 @@ int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
 			/* the inode, to find the data of a hard link later */
 			te.link_group = e->nlink > 1 ? e->ino : 0;
 			if (ret == 0 && e->nlink > 1 && e->filesize) {
-				if (nld == ald) {
-					size_t na = ald ? 2 * ald : 16;
-					struct link_data *n = realloc(ld, na * sizeof(*n));
+				struct link_data *n = ek_grow(ld, nld, &ald,
+							      sizeof(*n), 16);
 
-					if (!n) {
-						ret = ek_fail(err, EK_ENOMEM, "out of memory");
-						break;
-					}
-					ld = n;
-					ald = na;
+				if (!n) {
+					ret = ek_fail(err, EK_ENOMEM, "out of memory");
+					break;
 				}
+				ld = n;
 				ld[nld++] = (struct link_data){ e->archive, e->ino,
 					e->data_offset, e->filesize };
 			}

@@ -42,6 +42,7 @@ void tree_release(struct tree *t)
 
 int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err)
 {
+	struct tree_dir *nd;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0) {
@@ -58,17 +59,12 @@ int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err)
 			return 0;
 		}
 	}
-	if (t->ndirs == t->dirs_alloc) {
-		size_t na = t->dirs_alloc ? 2 * t->dirs_alloc : 8;
-		struct tree_dir *nd = realloc(t->dirs, na * sizeof(*nd));
-
-		if (!nd) {
-			close(fd);
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		}
-		t->dirs = nd;
-		t->dirs_alloc = na;
+	nd = ek_grow(t->dirs, t->ndirs, &t->dirs_alloc, sizeof(*nd), 8);
+	if (!nd) {
+		close(fd);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
+	t->dirs = nd;
 	t->dirs[t->ndirs].fd = fd;
 	t->dirs[t->ndirs].dev = (uint64_t)st.st_dev;
 	t->dirs[t->ndirs].ino = (uint64_t)st.st_ino;
@@ -200,15 +196,11 @@ int tree_path_normalise(const char *in, char **ret, struct ek_error *err)
 
 int tree_add(struct tree *t, struct tree_entry *e, struct ek_error *err)
 {
-	if (t->n == t->alloc) {
-		size_t na = t->alloc ? t->alloc * 2 : 256;
-		struct tree_entry *ne = realloc(t->e, na * sizeof(*ne));
+	struct tree_entry *ne = ek_grow(t->e, t->n, &t->alloc, sizeof(*ne), 256);
 
-		if (!ne)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		t->e = ne;
-		t->alloc = na;
-	}
+	if (!ne)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	t->e = ne;
 	e->seq = t->next_seq++;
 	t->e[t->n++] = *e;
 	return 0;
@@ -353,15 +345,11 @@ static int pathlist_push(struct pathlist *l, const char *s, size_t len)
 {
 	char *c;
 
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? 2 * l->alloc : 16;
-		char **np = realloc(l->p, na * sizeof(*np));
+	char **np = ek_grow(l->p, l->n, &l->alloc, sizeof(*np), 16);
 
-		if (!np)
-			return -1;
-		l->p = np;
-		l->alloc = na;
-	}
+	if (!np)
+		return -1;
+	l->p = np;
 	c = strndup(s, len);
 	if (!c)
 		return -1;
