@@ -235,7 +235,8 @@ static int push_kv(struct diff_result *r, const char *prefix,
 		   const struct json_member *m, const struct json_value *va,
 		   const struct json_value *vb, struct ek_error *err)
 {
-	struct diff_kv *kv, *n = realloc(r->kv, (r->nkv + 1) * sizeof(*n));
+	struct diff_kv *kv, *n = ek_grow(r->kv, r->nkv, &r->kv_alloc, sizeof(*n),
+					 8);
 	struct strbuf key;
 
 	if (!n)

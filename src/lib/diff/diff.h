@@ -148,7 +148,7 @@ struct diff_result {
 	bool kernel, cmdline, metadata;
 	unsigned sig;                /* enum diff_sig_bits */
 	struct diff_kv *kv;
-	size_t nkv;
+	size_t nkv, kv_alloc;
 	struct diff_ramdisk *rd;
 	unsigned nrd;
 };

@@ -109,15 +109,10 @@ static int add_entry(struct diff_side *s, int fd, const char *name,
 	if (++*total > DIFF_MAX_ENTRIES)
 		return ek_fail(err, EK_ELIMIT, "'%s': more than %u entries (the "
 			       "most diff compares)", name, DIFF_MAX_ENTRIES);
-	if (s->n == s->alloc) {
-		size_t na = s->alloc ? s->alloc * 2 : 1024;
-		struct diff_entry *ne = realloc(s->e, na * sizeof(*ne));
-
-		if (!ne)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		s->e = ne;
-		s->alloc = na;
-	}
+	e = ek_grow(s->e, s->n, &s->alloc, sizeof(*e), 1024);
+	if (!e)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	s->e = e;
 	e = &s->e[s->n];
 	memset(e, 0, sizeof(*e));
 	e->pos = (uint32_t)s->n;
@@ -350,15 +345,11 @@ static int push_change(struct diff_ramdisk *d, size_t *alloc,
 		       const struct diff_entry *a, const struct diff_entry *b,
 		       uint32_t fields, struct ek_error *err)
 {
-	if (d->nch == *alloc) {
-		size_t na = *alloc ? *alloc * 2 : 64;
-		struct diff_change *n = realloc(d->ch, na * sizeof(*n));
+	struct diff_change *n = ek_grow(d->ch, d->nch, alloc, sizeof(*n), 64);
 
-		if (!n)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		d->ch = n;
-		*alloc = na;
-	}
+	if (!n)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	d->ch = n;
 	d->ch[d->nch].a = a;
 	d->ch[d->nch].b = b;
 	d->ch[d->nch].fields = fields;
