@@ -111,8 +111,8 @@ static void examples(char *buf, size_t size, const char *const *v, size_t nv,
 		snprintf(buf + len, size - len, ", ...");
 }
 
-static const char *const fix_volatile = "leave it out with "
-	"--exclude-volatile (or delete it when building the image)";
+static const char *const fix_volatile = "--exclude-volatile, or delete "
+	"it when building the image";
 static const char *const fix_pyc = "--mtime keep (or clamp with the "
 	"SOURCE_DATE_EPOCH the image was built with), or compile hash-based "
 	"(py_compile does when SOURCE_DATE_EPOCH is set; or python3 -m "
@@ -165,9 +165,11 @@ static void summary(const struct build_result *res, const char *cmd)
 		}
 		examples(ex, sizeof(ex), v, count[0] < 3 ? count[0] : 3, count[0]);
 		cli_warn(cmd, "%lu file%s hold%s build-time data, so rebuilds "
-			 "of the image differ (%s): %s; --explain-repro lists "
-			 "them", count[0], count[0] > 1 ? "s" : "",
-			 count[0] > 1 ? "" : "s", ex, fix_volatile);
+			 "of the image differ (%s); fix: --exclude-volatile, or "
+			 "delete %s when building the image; --explain-repro "
+			 "lists them", count[0], count[0] > 1 ? "s" : "",
+			 count[0] > 1 ? "" : "s", ex,
+			 count[0] > 1 ? "them" : "it");
 	}
 	if (count[1]) {
 		char paths[3][300];

@@ -240,24 +240,23 @@ static uint32_t le32(const uint8_t *b)
 	       (uint32_t)b[3] << 24;
 }
 
-/* The source of a .pyc as Python finds it: D/__pycache__/M.TAG.pyc is
- * compiled from D/M.py (PEP 3147), D/M.pyc (legacy) from D/M.py. */
+/* The source of D/__pycache__/M.TAG.pyc: D/M.py (PEP 3147). Python 3
+ * ignores a legacy D/M.pyc while D/M.py exists, so those are not looked
+ * at. */
 static struct tree_entry *pyc_source(const struct tree *t, const char *pyc)
 {
 	const char *base = strrchr(pyc, '/');
 	size_t dlen = base ? (size_t)(base - pyc) : 0;
 	const char *name = base ? base + 1 : pyc;
-	size_t mlen = strcspn(name, ".");
 	struct tree_entry *src;
 	char *path;
 
-	if (dlen >= 11 && !strncmp(pyc + dlen - 11, "__pycache__", 11) &&
-	    (dlen == 11 || pyc[dlen - 12] == '/'))
-		dlen = dlen > 11 ? dlen - 12 : 0;
-	else
-		mlen = strlen(name) - 4; /* legacy: M.pyc */
+	if (dlen < 11 || strncmp(pyc + dlen - 11, "__pycache__", 11) ||
+	    (dlen > 11 && pyc[dlen - 12] != '/'))
+		return NULL;
+	dlen = dlen > 11 ? dlen - 12 : 0;
 	if (asprintf(&path, "%.*s%s%.*s.py", (int)dlen, pyc, dlen ? "/" : "",
-		     (int)mlen, name) < 0)
+		     (int)strcspn(name, "."), name) < 0)
 		return NULL;
 	src = tree_find(t, path);
 	free(path);
