@@ -161,7 +161,7 @@ static int prepare_excludes(struct run *run, struct ek_error *err)
 
 		if (r) {
 			ek_error_prefix(err, "--exclude '%s'", p->exclude[i]);
-			return EK_EINVAL;
+			return r;
 		}
 		run->npat++;
 	}
@@ -336,20 +336,13 @@ static int report(struct run *run, struct ek_error *err)
 static int apply_mtimes(struct run *run, struct ek_error *err)
 {
 	struct tree *t = &run->res->tree;
-	int64_t *now = calloc(t->n + 1, sizeof(*now));
 
-	if (!now)
-		return ek_fail(err, EK_ENOMEM, "out of memory");
-	/* computed first: a hard link's mtime must not depend on the order */
-	for (size_t i = 0; i < t->n; i++)
-		now[i] = new_mtime(run, &t->e[i]);
 	for (size_t i = 0; i < t->n; i++) {
 		struct tree_entry *e = &t->e[i];
 
-		e->mtime = now[i];
+		e->mtime = new_mtime(run, e);
 		if (e->mtime >= 0 && e->mtime <= (int64_t)TREE_MTIME_MAX)
 			continue;
-		free(now);
 		if (e->src)
 			return ek_fail(err, EK_EFORMAT, "'%s': mtime %lld is "
 				       "outside what newc holds (0 to %llu)",
@@ -360,7 +353,6 @@ static int apply_mtimes(struct run *run, struct ek_error *err)
 			       (long long)e->mtime,
 			       (unsigned long long)TREE_MTIME_MAX);
 	}
-	free(now);
 	return 0;
 }
 
