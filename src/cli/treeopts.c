@@ -82,7 +82,6 @@ int treeopts_environment(struct treeopts *o, struct ek_error *err)
 	int r = cli_source_date_epoch(&o->plan.mtime, err);
 
 	o->plan.have_epoch = sde && *sde;
-
 	if (r == 0 && o->plan.mtime > (int64_t)TREE_MTIME_MAX)
 		r = ek_fail(err, EK_EINVAL, "SOURCE_DATE_EPOCH=%lld: after "
 			    "2106-02-07, later than newc's 32-bit mtimes reach",
@@ -141,51 +140,48 @@ static void explain(const struct build_result *res, const char *cmd)
 		cli_warn(cmd, "repro: '%s': excluded", res->excluded[i]);
 }
 
+/* How many notes of kind there are, and the first three of them as
+ * "'/path', ..." in ex. */
+static unsigned long notes_of(const struct build_result *res,
+			      enum build_note_kind kind, char *ex, size_t size)
+{
+	char paths[3][300];
+	const char *v[3];
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < res->nnotes; i++) {
+		if (res->notes[i].kind != kind)
+			continue;
+		if (n < 3) {
+			snprintf(paths[n], sizeof(paths[n]), "/%s",
+				 res->notes[i].path);
+			v[n] = paths[n];
+		}
+		n++;
+	}
+	examples(ex, size, v, n < 3 ? n : 3, n);
+	return n;
+}
+
 /* The short form: one line per kind, with the first few paths. */
 static void summary(const struct build_result *res, const char *cmd)
 {
-	const char *first[2][3] = { { NULL } };
-	unsigned long count[2] = { 0, 0 };
 	char ex[1024];
+	unsigned long n = notes_of(res, BUILD_NOTE_VOLATILE, ex, sizeof(ex));
 
-	for (size_t i = 0; i < res->nnotes; i++) {
-		int k = res->notes[i].kind == BUILD_NOTE_PYC;
-
-		if (count[k] < 3)
-			first[k][count[k]] = res->notes[i].path;
-		count[k]++;
-	}
-	if (count[0]) {
-		char paths[3][300];
-		const char *v[3];
-
-		for (unsigned long i = 0; i < count[0] && i < 3; i++) {
-			snprintf(paths[i], sizeof(paths[i]), "/%s", first[0][i]);
-			v[i] = paths[i];
-		}
-		examples(ex, sizeof(ex), v, count[0] < 3 ? count[0] : 3, count[0]);
+	if (n)
 		cli_warn(cmd, "%lu file%s hold%s build-time data, so rebuilds "
 			 "of the image differ (%s); fix: --exclude-volatile, or "
 			 "delete %s when building the image; --explain-repro "
-			 "lists them", count[0], count[0] > 1 ? "s" : "",
-			 count[0] > 1 ? "" : "s", ex,
-			 count[0] > 1 ? "them" : "it");
-	}
-	if (count[1]) {
-		char paths[3][300];
-		const char *v[3];
-
-		for (unsigned long i = 0; i < count[1] && i < 3; i++) {
-			snprintf(paths[i], sizeof(paths[i]), "/%s", first[1][i]);
-			v[i] = paths[i];
-		}
-		examples(ex, sizeof(ex), v, count[1] < 3 ? count[1] : 3, count[1]);
+			 "lists them", n, n > 1 ? "s" : "", n > 1 ? "" : "s", ex,
+			 n > 1 ? "them" : "it");
+	n = notes_of(res, BUILD_NOTE_PYC, ex, sizeof(ex));
+	if (n)
 		cli_warn(cmd, "%lu timestamp-based .pyc file%s will be stale in "
 			 "the enclave (%s): the mtime policy changes their "
 			 "sources' mtimes, so Python recompiles them at every "
-			 "boot; fix: %s; --explain-repro lists them", count[1],
-			 count[1] > 1 ? "s" : "", ex, fix_pyc);
-	}
+			 "boot; fix: %s; --explain-repro lists them", n,
+			 n > 1 ? "s" : "", ex, fix_pyc);
 }
 
 void treeopts_warn(const struct treeopts *o, const struct build_result *res,
