@@ -3,6 +3,7 @@
 #include "base/internal.h"
 
 #include "base/cbor.h"
+#include "base/text.h"
 
 /* ---- writing ---- */
 
@@ -143,4 +144,384 @@ int cbor_rd_u8_array(struct cbor_rd *r, uint8_t **out, size_t *out_len)
 		*out_len = (size_t)n;
 	}
 	return 0;
+}
+
+/* ---- reading into a tree ---- */
+
+struct dec {
+	const uint8_t *p;
+	size_t len, pos;
+	const struct cbor_limits *lim;
+	struct cbor_doc *doc;
+	struct strbuf chunks; /* indefinite-length strings, joined */
+	struct ek_error *err;
+};
+
+static int bad(struct dec *d, size_t at, const char *what)
+{
+	return ek_fail(d->err, EK_EFORMAT, "byte %zu: %s", at, what);
+}
+
+/* A head. *ai is the additional information: 31 means an indefinite
+ * length (or a break), which the caller judges. */
+static int dec_head(struct dec *d, unsigned *major, unsigned *ai,
+		    uint64_t *arg)
+{
+	size_t at = d->pos, n, i;
+	uint64_t v = 0;
+
+	if (d->pos >= d->len)
+		return bad(d, at, "the input ends inside a CBOR item");
+	*major = d->p[d->pos] >> 5;
+	*ai = d->p[d->pos++] & 31;
+	if (*ai < 24 || *ai == 31) {
+		*arg = *ai == 31 ? 0 : *ai;
+		return 0;
+	}
+	if (*ai > 27)
+		return bad(d, at, "reserved additional information 28-30");
+	n = (size_t)1 << (*ai - 24);
+	if (d->len - d->pos < n)
+		return bad(d, at, "the input ends inside a CBOR head");
+	for (i = 0; i < n; i++)
+		v = v << 8 | d->p[d->pos++];
+	if (d->lim->shortest && *major != CBOR_MAJOR_SIMPLE &&
+	    v < (n == 1 ? 24 : (uint64_t)1 << (4 * n)))
+		return bad(d, at, "a head longer than needed");
+	*arg = v;
+	return 0;
+}
+
+static int new_item(struct dec *d, enum cbor_type type, uint64_t val,
+		    size_t *idx)
+{
+	struct cbor_doc *doc = d->doc;
+	struct cbor_item *it;
+
+	if (doc->nitems >= d->lim->max_items)
+		return ek_fail(d->err, EK_ELIMIT,
+			       "byte %zu: more than %zu CBOR items", d->pos,
+			       d->lim->max_items);
+	if (doc->nitems == doc->alloc) {
+		size_t n = doc->alloc ? 2 * doc->alloc : 16;
+
+		it = n < SIZE_MAX / sizeof(*it)
+			     ? realloc(doc->items, n * sizeof(*it))
+			     : NULL;
+		if (!it)
+			return ek_fail(d->err, EK_ENOMEM, "out of memory");
+		doc->items = it;
+		doc->alloc = n;
+	}
+	*idx = doc->nitems++;
+	it = &doc->items[*idx];
+	memset(it, 0, sizeof(*it));
+	it->type = type;
+	it->val = val;
+	return 0;
+}
+
+/* A definite string of n bytes at the cursor: its bytes, text checked. */
+static int dec_str_bytes(struct dec *d, unsigned major, uint64_t n,
+			 size_t at, const uint8_t **s)
+{
+	if (n > d->len - d->pos)
+		return bad(d, at, "a string longer than the input");
+	*s = d->p + d->pos;
+	if (major == CBOR_MAJOR_TEXT && !text_utf8_valid((const char *)*s, n))
+		return bad(d, at, "a text string that is not UTF-8");
+	d->pos += (size_t)n;
+	return 0;
+}
+
+/* A string: definite, or indefinite as definite chunks of its own major
+ * type up to a break (each text chunk UTF-8 on its own, as 3.2.3 says). */
+static int dec_string(struct dec *d, unsigned major, unsigned ai,
+		      uint64_t n, size_t idx, size_t at)
+{
+	struct cbor_item *it = &d->doc->items[idx];
+	const uint8_t *s;
+	size_t off = d->chunks.len, cat;
+	unsigned m, cai;
+	int rc;
+
+	if (ai != 31) {
+		rc = dec_str_bytes(d, major, n, at, &s);
+		it->str = s;
+		it->len = (size_t)n;
+		return rc;
+	}
+	for (;;) {
+		cat = d->pos;
+		if (d->pos < d->len && d->p[d->pos] == 0xff) {
+			d->pos++;
+			break;
+		}
+		rc = dec_head(d, &m, &cai, &n);
+		if (rc)
+			return rc;
+		if (m != major || cai == 31)
+			return bad(d, cat, "an indefinite-length string chunk "
+					   "of another type");
+		rc = dec_str_bytes(d, major, n, cat, &s);
+		if (rc)
+			return rc;
+		strbuf_add(&d->chunks, s, (size_t)n);
+		if (!strbuf_ok(&d->chunks))
+			return ek_fail(d->err, EK_ENOMEM, "out of memory");
+	}
+	it = &d->doc->items[idx];
+	it->str = NULL; /* fixed up when decoding ends */
+	it->val = off;
+	it->len = d->chunks.len - off;
+	return 0;
+}
+
+static const uint8_t *item_bytes(const struct dec *d,
+				 const struct cbor_item *it)
+{
+	return it->str ? it->str : (const uint8_t *)d->chunks.buf + it->val;
+}
+
+static bool same_key(const struct dec *d, const struct cbor_item *a,
+		     const struct cbor_item *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type == CBOR_UINT || a->type == CBOR_NINT)
+		return a->val == b->val;
+	return a->len == b->len &&
+	       memcmp(item_bytes(d, a), item_bytes(d, b), a->len) == 0;
+}
+
+/* The key just decoded at kidx: an integer or a string, and new in the
+ * map at midx (npairs pairs before it). */
+static int check_key(struct dec *d, size_t midx, uint64_t npairs,
+		     size_t kidx, size_t at)
+{
+	const struct cbor_item *items = d->doc->items, *k = &items[kidx];
+	size_t i = midx + 1;
+	uint64_t j;
+
+	if (k->type != CBOR_UINT && k->type != CBOR_NINT &&
+	    k->type != CBOR_TEXT && k->type != CBOR_BYTES)
+		return bad(d, at, "a map key that is not an integer or a string");
+	for (j = 0; j < npairs; j++) {
+		if (same_key(d, &items[i], k))
+			return bad(d, at, "a duplicate map key");
+		i = items[items[i].end].end; /* past the key and its value */
+	}
+	return 0;
+}
+
+static int dec_item(struct dec *d, unsigned depth);
+
+/* The items of an array (per = 1) or the pairs of a map (per = 2). */
+static int dec_children(struct dec *d, size_t idx, unsigned ai, uint64_t n,
+			unsigned per, unsigned depth)
+{
+	uint64_t count = 0;
+	size_t at, kidx;
+	int rc;
+
+	if (ai != 31 && n > (d->len - d->pos) / per)
+		return bad(d, d->pos, "more items than bytes left");
+	for (;;) {
+		at = d->pos;
+		if (ai == 31 && d->pos < d->len && d->p[d->pos] == 0xff) {
+			d->pos++;
+			break;
+		}
+		if (ai != 31 && count == n)
+			break;
+		kidx = d->doc->nitems; /* the item dec_item adds first */
+		rc = dec_item(d, depth + 1);
+		if (!rc && per == 2) {
+			rc = check_key(d, idx, count, kidx, at);
+			if (!rc && d->pos < d->len && d->p[d->pos] == 0xff)
+				rc = bad(d, d->pos, "a map key without a value");
+			if (!rc)
+				rc = dec_item(d, depth + 1);
+		}
+		if (rc)
+			return rc;
+		count++;
+	}
+	d->doc->items[idx].val = count;
+	return 0;
+}
+
+/* Major type 7: false, true, null, undefined, other simple values,
+ * floats; a break here is outside any indefinite-length item. */
+static int dec_simple(struct dec *d, unsigned ai, uint64_t v, size_t at,
+		      size_t *idx)
+{
+	enum cbor_type t = CBOR_SIMPLE;
+
+	if (ai == 31)
+		return bad(d, at, "a break outside an indefinite-length item");
+	if (ai == 24 && v < 32)
+		return bad(d, at, "a two-byte simple value below 32");
+	if (ai >= 25)
+		t = CBOR_FLOAT;
+	else if (v >= 20 && v <= 23)
+		t = (enum cbor_type)(CBOR_FALSE + (v - 20));
+	return new_item(d, t, v, idx);
+}
+
+static int dec_item(struct dec *d, unsigned depth)
+{
+	static const enum cbor_type types[] = {
+		CBOR_UINT, CBOR_NINT, CBOR_BYTES, CBOR_TEXT,
+		CBOR_ARRAY, CBOR_MAP, CBOR_TAG,
+	};
+	size_t at = d->pos, idx;
+	unsigned major, ai;
+	uint64_t arg;
+	int rc;
+
+	if (depth > d->lim->max_depth)
+		return ek_fail(d->err, EK_ELIMIT,
+			       "byte %zu: CBOR nested deeper than %u", at,
+			       d->lim->max_depth);
+	rc = dec_head(d, &major, &ai, &arg);
+	if (rc)
+		return rc;
+	if (major == CBOR_MAJOR_SIMPLE)
+		rc = dec_simple(d, ai, arg, at, &idx);
+	else if (ai == 31 && major != CBOR_MAJOR_BYTES &&
+		 major != CBOR_MAJOR_TEXT && major != CBOR_MAJOR_ARRAY &&
+		 major != CBOR_MAJOR_MAP)
+		rc = bad(d, at, "an indefinite length on an integer or a tag");
+	else
+		rc = new_item(d, types[major], arg, &idx);
+	if (rc)
+		return rc;
+	if (major == CBOR_MAJOR_BYTES || major == CBOR_MAJOR_TEXT)
+		rc = dec_string(d, major, ai, arg, idx, at);
+	else if (major == CBOR_MAJOR_ARRAY || major == CBOR_MAJOR_MAP)
+		rc = dec_children(d, idx, ai, arg,
+				  major == CBOR_MAJOR_MAP ? 2 : 1, depth);
+	else if (major == CBOR_MAJOR_TAG)
+		rc = dec_item(d, depth + 1);
+	d->doc->items[idx].end = d->doc->nitems;
+	return rc;
+}
+
+void cbor_doc_release(struct cbor_doc *doc)
+{
+	free(doc->items);
+	free(doc->chunks);
+	memset(doc, 0, sizeof(*doc));
+}
+
+int cbor_decode(const uint8_t *in, size_t len, const struct cbor_limits *lim,
+		struct cbor_doc *doc, struct ek_error *err)
+{
+	struct dec d = { in, len, 0, lim, doc, { 0 }, err };
+	size_t i;
+	int rc;
+
+	memset(doc, 0, sizeof(*doc));
+	strbuf_init(&d.chunks);
+	rc = dec_item(&d, 1);
+	if (!rc && d.pos != len)
+		rc = ek_fail(err, EK_EFORMAT,
+			     "byte %zu: %zu bytes after the CBOR item", d.pos,
+			     len - d.pos);
+	if (!rc) {
+		doc->chunks = (uint8_t *)strbuf_detach(&d.chunks, NULL);
+		if (!doc->chunks)
+			rc = ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	for (i = 0; !rc && i < doc->nitems; i++) {
+		struct cbor_item *it = &doc->items[i];
+
+		if ((it->type == CBOR_BYTES || it->type == CBOR_TEXT) &&
+		    !it->str) {
+			it->str = doc->chunks + it->val;
+			it->val = 0;
+		}
+	}
+	strbuf_release(&d.chunks);
+	if (rc)
+		cbor_doc_release(doc);
+	return rc;
+}
+
+const struct cbor_item *cbor_child(const struct cbor_doc *doc,
+				   const struct cbor_item *it, size_t i)
+{
+	size_t n, k, idx;
+
+	if (it->type == CBOR_ARRAY)
+		n = it->val;
+	else if (it->type == CBOR_MAP)
+		n = it->val > SIZE_MAX / 2 ? SIZE_MAX : 2 * it->val;
+	else if (it->type == CBOR_TAG)
+		n = 1;
+	else
+		return NULL;
+	if (i >= n)
+		return NULL;
+	idx = (size_t)(it - doc->items) + 1;
+	for (k = 0; k < i; k++)
+		idx = doc->items[idx].end;
+	return &doc->items[idx];
+}
+
+static const struct cbor_item *map_find(const struct cbor_doc *doc,
+					const struct cbor_item *map,
+					const struct cbor_item *want)
+{
+	size_t idx, k;
+
+	if (map->type != CBOR_MAP)
+		return NULL;
+	idx = (size_t)(map - doc->items) + 1;
+	for (k = 0; k < map->val; k++) {
+		const struct cbor_item *key = &doc->items[idx];
+		size_t v = key->end;
+
+		if (key->type == want->type &&
+		    (key->type == CBOR_TEXT || key->type == CBOR_BYTES
+			     ? key->len == want->len &&
+				       memcmp(key->str, want->str, key->len) == 0
+			     : key->val == want->val))
+			return &doc->items[v];
+		idx = doc->items[v].end;
+	}
+	return NULL;
+}
+
+const struct cbor_item *cbor_map_text(const struct cbor_doc *doc,
+				      const struct cbor_item *map,
+				      const char *key)
+{
+	struct cbor_item want = { .type = CBOR_TEXT,
+				  .str = (const uint8_t *)key,
+				  .len = strlen(key) };
+
+	return map_find(doc, map, &want);
+}
+
+const struct cbor_item *cbor_map_int(const struct cbor_doc *doc,
+				     const struct cbor_item *map, int64_t key)
+{
+	struct cbor_item want = { .type = key < 0 ? CBOR_NINT : CBOR_UINT,
+				  .val = key < 0 ? (uint64_t)(-1 - key)
+						 : (uint64_t)key };
+
+	return map_find(doc, map, &want);
+}
+
+const char *cbor_type_name(enum cbor_type t)
+{
+	static const char *const names[] = {
+		"unsigned integer", "negative integer", "byte string",
+		"text string", "array", "map", "tag", "false", "true", "null",
+		"undefined", "simple value", "float",
+	};
+
+	return (unsigned)t < ARRAY_SIZE(names) ? names[t] : "?";
 }
