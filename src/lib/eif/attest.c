@@ -746,11 +746,13 @@ int attest_decode_input(const uint8_t *in, size_t len, enum attest_format fmt,
 
 	if (fmt == ATTEST_FMT_AUTO) {
 		fmt = ATTEST_FMT_HEX;
-		if (len && (in[0] == 0x84 || in[0] == 0xd2))
-			fmt = ATTEST_FMT_RAW;
-		for (i = 0; fmt == ATTEST_FMT_HEX && i < len; i++)
-			if (!is_space(in[i]) && hexval(in[i]) < 0)
-				fmt = ATTEST_FMT_BASE64;
+		for (i = 0; fmt != ATTEST_FMT_RAW && i < len; i++) {
+			if (is_space(in[i]) || hexval(in[i]) >= 0)
+				continue;
+			fmt = b64val(in[i]) >= 0 || in[i] == '='
+				      ? ATTEST_FMT_BASE64
+				      : ATTEST_FMT_RAW;
+		}
 	}
 	*used = fmt;
 	*out = malloc(len ? len : 1);

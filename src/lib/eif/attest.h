@@ -103,9 +103,10 @@ enum attest_format {
 	ATTEST_FMT_HEX,    /* whitespace ignored */
 };
 
-/* Decode in to CBOR bytes (*out malloc'd); with AUTO, raw if the first
- * byte opens a COSE_Sign1 (0x84 or 0xd2), else hex if every
- * non-whitespace byte is a hex digit, else base64. *used gets the format
+/* Decode in to CBOR bytes (*out malloc'd); with AUTO, hex if every
+ * non-whitespace byte is a hex digit, else base64 if every one is of the
+ * base64 alphabets or '=', else raw (a COSE_Sign1 opens with a byte
+ * >= 0x80, so raw CBOR is never taken for text). *used gets the format
  * that was used. EK_EFORMAT, EK_ENOMEM. */
 int attest_decode_input(const uint8_t *in, size_t len, enum attest_format fmt,
 			uint8_t **out, size_t *out_len, enum attest_format *used,
