@@ -321,12 +321,43 @@ static int load_user_data(struct attest_args *a, struct ek_error *err)
 
 /* ---- the document ---- */
 
+/* The document: a file or a pipe (curl ... | eifkit attest /dev/stdin),
+ * read to its end, at most max bytes. */
+static int read_input(const char *path, size_t max, uint8_t **buf,
+		      size_t *len, struct ek_error *err)
+{
+	int fd = io_open_input(path, IO_INPUT_PIPE, NULL, err);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	*buf = malloc(max + 1);
+	if (!*buf) {
+		close(fd);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	n = io_read_full(fd, *buf, max + 1);
+	if (n < 0)
+		n = ek_fail_errno(err, EK_EIO, errno, "'%s'", path);
+	else if ((size_t)n > max)
+		n = ek_fail(err, EK_ELIMIT, "'%s': larger than %zu bytes", path,
+			    max);
+	close(fd);
+	if (n < 0) {
+		free(*buf);
+		*buf = NULL;
+		return (int)n;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
 static int read_doc(const struct attest_args *a, struct result *r,
 		    struct ek_error *err)
 {
 	uint8_t *text = NULL, *cbor = NULL;
-	size_t tlen, clen;
-	int rc = io_read_small_file(a->doc, DOC_TEXT_MAX, &text, &tlen, err);
+	size_t tlen = 0, clen = 0;
+	int rc = read_input(a->doc, DOC_TEXT_MAX, &text, &tlen, err);
 
 	if (!rc) {
 		rc = attest_decode_input(text, tlen, a->format, &cbor, &clen,

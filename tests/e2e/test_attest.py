@@ -560,3 +560,42 @@ def test_help_and_missing_inputs(tmp_path):
     one_line_error(run("attest", ATT / "veracruz_20221109_prod.cbor",
                        "--root", ATT / "veracruz_20221109_prod.cbor"),
                    "--root")
+
+
+# ---- pcr --kms-policy ----
+
+@pytest.mark.parametrize("vec", ["a-one-ramdisk", "f-signed-p384"])
+def test_pcr_kms_policy(vec):
+    d = VECTORS / vec
+    m = json.loads((d / "expected.measurements.json").read_text())
+    r = run("pcr", d / "expected.eif", "--kms-policy")
+    assert r.code == 0, r
+    p = "kms:RecipientAttestation:"
+    want = {p + "ImageSha384": m["PCR0"], p + "PCR0": m["PCR0"],
+            p + "PCR1": m["PCR1"], p + "PCR2": m["PCR2"]}
+    if "PCR8" in m:
+        want[p + "PCR8"] = m["PCR8"]
+    assert json.loads(r.out) == {"Condition": {"StringEqualsIgnoreCase": want}}
+    assert list(json.loads(r.out)["Condition"]["StringEqualsIgnoreCase"]) \
+        == list(want)
+
+
+def test_pcr_kms_policy_needs_an_eif():
+    r = run("pcr", "--kms-policy", "--input", A / "kernel")
+    assert r.code == 2 and b"--kms-policy needs an EIF" in r.err, r
+
+
+def test_help_matches_the_docs():
+    r = run("attest", "--help")
+    doc = (VECTORS.parent.parent / "docs" / "eifkit-attest.md").read_text()
+    synopsis = r.out.decode().split("\n\n")[0]
+    for line in synopsis.splitlines():
+        assert line.strip() in doc, line
+    readme = (VECTORS.parent.parent / "README.md").read_text()
+    assert "### Verify a running enclave" in readme
+
+
+def test_document_from_a_pipe():
+    raw = (ATT / "veracruz_20221109_prod.cbor").read_bytes()
+    r = run("attest", "/dev/stdin", input=base64.b64encode(raw))
+    assert r.code == 0 and b"(base64)" in r.out, r
