@@ -400,6 +400,10 @@ def test_pcrs_file(tmp_path, chain):
     pcrs_json.write_text(json.dumps({"Measurements": m}))
     one_line_error(run("attest", doc, "--pcrs", pcrs_json, "--root", root),
                    "PCR2 does not match", "--pcrs")
+    m["PCR2"] = "ab" * 47 + "  "
+    pcrs_json.write_text(json.dumps(m))
+    one_line_error(run("attest", doc, "--pcrs", pcrs_json, "--root", root),
+                   "PCR2 is not PCR0-31 with 96 hex digits")
 
 
 def test_debug_document_against_eif(tmp_path, chain):
@@ -543,6 +547,7 @@ def test_huge_text_document(tmp_path):
 @pytest.mark.parametrize("args", [
     [], ["a", "b"], ["d", "--pcr", "0=00"], ["d", "--pcr", "32=" + "0" * 96],
     ["d", "--pcr", "x=" + "0" * 96], ["d", "--nonce", "xyz"],
+    ["d", "--pcr", "0=" + "0" * 94 + "  "],  # 96 characters, 47 bytes
     ["d", "--at", "yesterday"], ["d", "--at", "2024-01-01", "--now"],
     ["d", "--format", "pem"], ["d", "--bogus"],
 ])
