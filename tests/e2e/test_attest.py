@@ -13,7 +13,7 @@ import pytest
 import attestdoc
 from conftest import run, VECTORS
 
-ATT = VECTORS / "attestation"
+ATT = VECTORS.parent / "attestation"  # not a folder of EIF vectors
 DOCS = sorted(p.stem for p in ATT.glob("*.cbor"))
 A = VECTORS / "a-one-ramdisk"
 P384 = VECTORS / "f-signed-p384"
