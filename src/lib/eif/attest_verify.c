@@ -186,8 +186,8 @@ static int check_order(const struct attest_doc *doc, const struct chain *ch,
 
 static const char time_hint[] =
 	" (a leaf certificate lives about three hours, so a stored document "
-	"fails at the current time: check it at its own timestamp, the "
-	"default)";
+	"fails at the current time: it verifies only near its own timestamp, "
+	"the default validation time)";
 
 /* OpenSSL's verification from the root alone, at ch->at. */
 static int check_chain(const struct attest_doc *doc, const struct chain *ch,
