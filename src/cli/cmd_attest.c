@@ -182,12 +182,12 @@ static int expect_eif(struct attest_args *a, struct ek_error *err)
 	if (!rc && img.signature_buf) {
 		rc = sign_parse_section(img.signature_buf, img.signature_len,
 					&sig, err);
-		if (rc)
+		if (rc) {
 			ek_error_prefix(err, "'%s': signature section", a->eif);
-		else
+		} else {
 			rc = add_expect(a, 8, sig.pcr8, "--eif", err);
-		if (!rc)
 			sig_info_release(&sig);
+		}
 	}
 	eif_image_release(&img);
 	return rc;
