@@ -11,7 +11,7 @@ import cbor2
 import pytest
 
 import attestdoc
-from conftest import run, VECTORS
+from conftest import fake_kernel, run, VECTORS
 
 ATT = VECTORS.parent / "attestation"  # not a folder of EIF vectors
 DOCS = sorted(p.stem for p in ATT.glob("*.cbor"))
@@ -318,7 +318,9 @@ def build_eif(tmp_path, cmdline="console=ttyS0", signed=False):
     out = tmp_path / f"app-{len(cmdline)}-{signed}.eif"
     rd1 = tmp_path / "rd1"
     rd1.write_bytes(b"the application ramdisk")
-    args = ["assemble", "--kernel", A / "kernel", "--cmdline", cmdline,
+    kernel = tmp_path / "bzImage"   # the same bytes for every EIF here
+    kernel.write_bytes(fake_kernel(fill=b"k" * 8192))
+    args = ["assemble", "--kernel", kernel, "--cmdline", cmdline,
             "--ramdisk", A / "ramdisk0", "--ramdisk", rd1, "--name", "t",
             "-o", out]
     if signed:
@@ -586,7 +588,7 @@ def test_pcr_kms_policy(vec):
 
 
 def test_pcr_kms_policy_needs_an_eif():
-    r = run("pcr", "--kms-policy", "--input", A / "kernel")
+    r = run("pcr", "--kms-policy", "--input", ATT / "aws-nitro-root-g1.pem")
     assert r.code == 2 and b"--kms-policy needs an EIF" in r.err, r
 
 

@@ -202,17 +202,10 @@ static int new_item(struct dec *d, enum cbor_type type, uint64_t val,
 		return ek_fail(d->err, EK_ELIMIT,
 			       "byte %zu: more than %zu CBOR items", d->pos,
 			       d->lim->max_items);
-	if (doc->nitems == doc->alloc) {
-		size_t n = doc->alloc ? 2 * doc->alloc : 16;
-
-		it = n < SIZE_MAX / sizeof(*it)
-			     ? realloc(doc->items, n * sizeof(*it))
-			     : NULL;
-		if (!it)
-			return ek_fail(d->err, EK_ENOMEM, "out of memory");
-		doc->items = it;
-		doc->alloc = n;
-	}
+	it = ek_grow(doc->items, doc->nitems, &doc->alloc, sizeof(*it), 16);
+	if (!it)
+		return ek_fail(d->err, EK_ENOMEM, "out of memory");
+	doc->items = it;
 	*idx = doc->nitems++;
 	it = &doc->items[*idx];
 	memset(it, 0, sizeof(*it));
