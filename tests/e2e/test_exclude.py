@@ -333,3 +333,18 @@ def test_docker_info_ref_is_the_stores_name(tmp_path, kernel):
     assert ref_of(tmp_path, kernel, "--docker-archive", untagged) is None
     noref = make_image(tmp_path / "noref", [BASE], ref=None)
     assert ref_of(tmp_path, kernel, "--oci", noref.path) is None
+
+
+def test_excluded_names_that_are_not_utf8_are_escaped(tmp_path, kernel):
+    """serde_json (nitro-cli's reader) takes only UTF-8: a name of any
+    bytes is written escaped, as eifkit's messages show names."""
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    (root / "bin/app").write_text("x")
+    for name in [b"bad\xffname", b"new\nline", b"back\\slash", b"sp ace"]:
+        (root / os.fsdecode(name)).write_text("x")
+    r, eif = ok(tmp_path, kernel, "--rootfs", root, "--exclude", "ba*",
+                "--exclude", "new*", "--exclude", "sp*")
+    assert docker_info(eif) == {"Excluded": [
+        "/back\\\\slash", "/bad\\xffname", "/new\\nline", "/sp ace"]}
+    assert "rootfs/bin/app" in names(eif)
