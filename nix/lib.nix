@@ -213,7 +213,10 @@ let
       inputs = pick
         + (if copyToRoot == null then "" else " --rootfs ${q (needFile fn "copyToRoot" copyToRoot)}")
         + (if nitroCliCompat then " --nitro-cli-compat" else "");
-      command = if argv == null then "" else
+      # The whole command either way: eifkit's default runs Entrypoint +
+      # Cmd (--entrypoint drops the image's Cmd), nitro-cli's rule runs
+      # Cmd alone when there is one (-- replaces it).
+      command = if argv == null then "" else if nitroCliCompat then "-- ${words argv}" else
         "--entrypoint ${q (elemAt argv 0)} -- ${words (genList (i: elemAt argv (i + 1)) (length argv - 1))}";
     };
 

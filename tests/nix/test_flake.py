@@ -17,13 +17,13 @@ What is checked:
   the PCR0 written in flake.nix is what `eifkit build` gives here;
 - nix/package.nix evaluates against the stand-in (flags, inputs, checks).
 """
-import importlib.util
 import json
 import os
 import re
 import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -34,10 +34,10 @@ MONZO_CMDLINE = ("reboot=k panic=30 pci=off nomodules console=ttyS0 "
                  "random.trust_cpu=on root=/dev/ram0")
 SYSTEM = "x86_64-linux"
 
-_spec = importlib.util.spec_from_file_location(
-    "e2e_conftest", os.path.join(REPO, "tests", "e2e", "conftest.py"))
-_e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
+# tests/e2e's helpers: fake_kernel (a bzImage header) and OCI layouts.
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+import conftest as _e2e  # noqa: E402
+import test_oci_common as oci  # noqa: E402
 
 CONSUMER = r"""{
   # monzo/aws-nitro-util's README example, with a local kernel.
@@ -85,6 +85,31 @@ CONSUMER = r"""{
           };
         };
         archive = nitro.mkCpioArchive { src = ./tree; };
+        from-image = nitro.buildEifFromImage {
+          name = "from-image";
+          image = ./oci;
+          arch = eifArch;
+          kernel = ./bzImage;
+        };
+        from-image-override = nitro.buildEifFromImage {
+          name = "from-image-override";
+          image = ./oci;
+          ref = "latest";
+          arch = eifArch;
+          kernel = ./bzImage;
+          cmdline = null;
+          entrypoint = "/bin/busybox\nsh\n-c\necho 'hi'\n";
+          env = "PATH=/usr/bin\nX=1\n";
+          workdir = "/bin";
+          nitroCliCompat = true;
+        };
+        from-image-entrypoint = nitro.buildEifFromImage {
+          name = "from-image-entrypoint";
+          image = ./oci;
+          arch = eifArch;
+          kernel = ./bzImage;
+          entrypoint = "/bin/busybox\ntrue";
+        };
       };
     };
 }
@@ -140,6 +165,10 @@ def nx(tmp_path_factory):
     (app / "tree" / "etc").mkdir(parents=True)
     (app / "tree" / "etc" / "file").write_text("hello world!")
     (app / "tree" / ".dotfile").write_text("kept")
+    busybox = open("/bin/busybox", "rb").read()
+    oci.make_image(app / "oci", [[oci.dir_("bin"), oci.reg("bin/busybox", busybox, 0o755)]],
+                   Entrypoint=["/bin/busybox"], Cmd=["echo", "hi"],
+                   Env=["PATH=/bin"], WorkingDir="/")
     (app / "flake.nix").write_text(CONSUMER.replace("@STANDIN@", str(standin))
                                    .replace("@FLAKE@", str(flake)))
 
@@ -421,3 +450,71 @@ def test_package_evaluates(nx):
     assert any(re.fullmatch(r"INIT_CC_x86_64=.*-x86_64-cc/bin/x86_64-unknown-linux-musl-gcc", f) for f in flags), flags
     assert any(re.fullmatch(r"INIT_CC_aarch64=.*-aarch64-cc/bin/aarch64-unknown-linux-musl-gcc", f) for f in flags), flags
     assert any(f.startswith("PREFIX=/") for f in flags), flags
+
+
+def test_build_eif_from_image(nx, tmp_path):
+    """An OCI layout folder: the image's Entrypoint, Cmd, Env, WorkingDir
+    as eifkit build --oci takes them, and the overrides."""
+    img = str(nx.app / "oci")
+    for attr, extra in [
+            ("from-image", ["--cmdline", MONZO_CMDLINE]),
+            ("from-image-override",
+             # entrypoint is the whole command, under nitro-cli's rule too
+             ["--env", "PATH=/usr/bin", "--env", "X=1", "--workdir", "/bin",
+              "--nitro-cli-compat", "--", "/bin/busybox", "sh", "-c", "echo 'hi'"]),
+            # the image's Cmd (echo hi) is not appended
+            ("from-image-entrypoint",
+             ["--cmdline", MONZO_CMDLINE, "--entrypoint", "/bin/busybox", "--", "true"])]:
+        out = build(nx, attr)
+        ref = tmp_path / f"{attr}.eif"
+        spec = img + (":latest" if attr == "from-image-override" else "")
+        eifkit("build", "-o", str(ref), "--arch", "x86_64",
+               "--kernel", str(nx.app / "bzImage"), "--init", INIT,
+               "--oci", spec, "--name", attr, "--version", "0.1-dev", *extra)
+        with open(os.path.join(out, "image.eif"), "rb") as f:
+            assert f.read() == ref.read_bytes(), attr
+
+
+# (entrypoint text, env text, argv, env) as AWS's init and eifkit's read
+# /cmd and /env (AWS-BUILD-AND-INIT.md section 4): lines, the final "\n"
+# of each stripped, an empty line inside an empty element.
+LINES = [
+    ("/bin/hello", "", ["/bin/hello"], []),
+    ("/bin/hello\n", "", ["/bin/hello"], []),
+    ("/bin/hello\nthere\n", "A=1\nB=x y\n", ["/bin/hello", "there"], ["A=1", "B=x y"]),
+    ("/bin/hello\n\nlast", "A=1", ["/bin/hello", "", "last"], ["A=1"]),
+    ("/bin/hello\nx\n\n", "A=\n", ["/bin/hello", "x", ""], ["A="]),
+    ("/bin/sh\n-c\necho 'hi' \"$X\" \\n", "X=a'b", ["/bin/sh", "-c", "echo 'hi' \"$X\" \\n"], ["X=a'b"]),
+]
+
+
+def nix_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n") + '"'
+
+
+@pytest.mark.parametrize("text,envtext,argv,env", LINES, ids=[str(i) for i in range(len(LINES))])
+def test_entrypoint_and_env_lines(nx, tmp_path, text, envtext, argv, env):
+    out = tmp_path / "rd"
+    expr = (f'(builtins.getFlake "path:{nx.app}").inputs.nitro-util.lib.{SYSTEM}.mkUserRamdisk '
+            f'{{ rootfs = (builtins.getFlake "path:{nx.app}").packages.{SYSTEM}.root; '
+            f'entrypoint = {nix_str(text)}; env = {nix_str(envtext)}; }}')
+    run(["nix", "build", "--impure", *nx.opts, "-o", str(out), "--expr", expr], env=nx.env)
+    root = build(nx, "root")
+    ref = tmp_path / "ref.cpio"
+    eifkit("ramdisk", "--layout", "user", "--rootfs", root, "-o", str(ref),
+           *[a for e in env for a in ("--env", e)], "--", *argv)
+    with open(os.path.realpath(out), "rb") as f:
+        assert f.read() == ref.read_bytes()
+
+
+def test_entrypoint_spellings_are_one_derivation(nx):
+    """"/bin/hello" and "/bin/hello\n" are the same /cmd for init: the
+    same derivation, not two EIFs that differ by a newline."""
+    paths = []
+    for text in ('"/bin/hello"', '"/bin/hello\\n"'):
+        r = lib_eval(nx, "buildEif", '{ %s copyToRoot = "/r"; entrypoint = %s; }' % (K, text))
+        assert r.returncode == 0, r.stderr.decode()[-2000:]
+        paths.append(r.stdout)
+    assert paths[0] == paths[1]
+    r = lib_eval(nx, "buildEif", '{ %s copyToRoot = "/r"; entrypoint = "/bin/hello\\n\\n"; }' % K)
+    assert r.stdout != paths[0]
