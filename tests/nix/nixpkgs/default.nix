@@ -12,6 +12,8 @@ let
     builder = "/bin/sh";
     args = [ "-ec" script ];
     PATH = "/usr/bin:/bin";
+    # As nixpkgs' stdenv (setup.sh) exports it.
+    SOURCE_DATE_EPOCH = "315532800";
   } // env);
 
   # Evaluates like a package; building it says what it is.
