@@ -11,7 +11,7 @@
       # eifkit and its init are Linux programs.
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forAll = f: builtins.listToAttrs (map (system: { name = system; value = f system; }) systems);
-      version = "0.1.0";
+      version = "0.1.0"; # the Makefile's VERSION (tests/nix checks)
       checkPcr0 = "c95df14ad1784ae368e1247ff5ce1d837105afaeaed223305d52e78c625f409187beea188dce748d0ea93b8fd524ae0a";
 
       pkgsFor = system: import nixpkgs { inherit system; overlays = [ self.overlays.default ]; };

@@ -334,7 +334,7 @@ let
       outputHash = needString fn "sha256" sha256;
       SSL_CERT_FILE = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
     } ''
-      skopeo --insecure-policy --tmpdir "$TMPDIR" copy \
+      skopeo --insecure-policy copy \
         ${q "docker://${needString fn "imageName" imageName}@${needString fn "imageDigest" imageDigest}"} \
         oci:image:latest --override-os linux --override-arch ${ga}
       umoci raw unpack --rootless --image image:latest "$out"
@@ -358,7 +358,7 @@ let
       outputHash = needString fn "sha256" sha256;
       SSL_CERT_FILE = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
     } ''
-      skopeo --insecure-policy --tmpdir "$TMPDIR" copy \
+      skopeo --insecure-policy copy \
         ${q "docker://${needString fn "imageName" imageName}@${needString fn "imageDigest" imageDigest}"} \
         "oci:$out:latest" --override-os linux --override-arch ${ga}
     '';

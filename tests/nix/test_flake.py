@@ -450,6 +450,9 @@ def test_package_evaluates(nx):
     assert any(re.fullmatch(r"INIT_CC_x86_64=.*-x86_64-cc/bin/x86_64-unknown-linux-musl-gcc", f) for f in flags), flags
     assert any(re.fullmatch(r"INIT_CC_aarch64=.*-aarch64-cc/bin/aarch64-unknown-linux-musl-gcc", f) for f in flags), flags
     assert any(f.startswith("PREFIX=/") for f in flags), flags
+    with open(os.path.join(REPO, "Makefile")) as f:
+        mk = re.search(r"^VERSION\s*:=\s*(\S+)", f.read(), re.M).group(1)
+    assert a["version"] == mk  # flake.nix's version is the Makefile's
 
 
 def test_build_eif_from_image(nx, tmp_path):
