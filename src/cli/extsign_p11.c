@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <openssl/err.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/uri.h>
 
@@ -383,6 +384,9 @@ int p11_signer_load(const char *cert, const char *uri, const char *pin_file,
 	if (!p)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
 	rc = open_key(p, uri, pin_file, err);
+	/* modules that use OpenSSL (opensc's) may leave errors queued that
+	 * would end up in an unrelated message later */
+	ERR_clear_error();
 	if (rc) {
 		release(p);
 		return rc;
