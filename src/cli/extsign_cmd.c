@@ -106,8 +106,12 @@ child(const struct cmd_signer *c, int in, int out, int errfd, int status_fd)
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* a pipe may already be 0-2 if eifkit was started with them closed;
+	 * dup2 onto itself keeps close-on-exec, hence the F_SETFDs */
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0 ||
-	    dup2(status_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+	    dup2(status_fd, 3) < 0 || fcntl(0, F_SETFD, 0) < 0 ||
+	    fcntl(1, F_SETFD, 0) < 0 || fcntl(2, F_SETFD, 0) < 0 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
 		goto fail;
 	close_range(4, ~0U, 0);
 	execvp(c->argv[0], c->argv);

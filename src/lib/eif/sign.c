@@ -266,11 +266,6 @@ int signer_load_external(const char *cert_path, signer_sign_fn fn,
 	return 0;
 }
 
-size_t signer_digest_len(const struct ek_signer *s)
-{
-	return (size_t)EVP_MD_get_size(s->alg->md());
-}
-
 void signer_free(struct ek_signer *s)
 {
 	if (!s)

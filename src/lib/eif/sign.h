@@ -45,8 +45,7 @@ int signer_load_external(const char *cert_path, signer_sign_fn fn,
 			 void (*release)(void *ctx), void *ctx,
 			 const char *what, struct ek_signer **ret,
 			 struct ek_error *err);
-/* Bytes of the digest fn will be given (32, 48 or 64). */
-size_t signer_digest_len(const struct ek_signer *s);
+
 
 /* PCR8 of the signer's certificate: SHA384(0^48 || SHA384(DER)). */
 void signer_pcr8(const struct ek_signer *s, uint8_t pcr8[SIGN_PCR_LEN]);
