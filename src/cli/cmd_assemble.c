@@ -256,8 +256,9 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--cmdline-file", a->cmdline_file },
 		{ "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
-	size_t n = 6;
+	size_t n = 7;
 
 	for (unsigned i = 0; i < a->nramdisk; i++)
 		ins[n++] = (struct cli_input){ "--ramdisk", a->ramdisk[i] };

@@ -276,6 +276,7 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--init", a->init }, { "--nsm", a->nsm },
 		{ "--blobs", a->blobs }, { "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
 	int r = cli_check_outputs(outs, ARRAY_SIZE(outs), ins, ARRAY_SIZE(ins),
 				  err);

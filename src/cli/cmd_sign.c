@@ -50,6 +50,7 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	/* OUT may be IN: the new file replaces it only when complete */
 	const struct cli_input ins[] = {
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
 	unsigned n = 0;
 	int ret = cli_check_outputs(&a->out, 1, ins, ARRAY_SIZE(ins), err);

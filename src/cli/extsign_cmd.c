@@ -192,8 +192,10 @@ static bool collect(pid_t pid, int out, int errfd, struct capture *o,
 
 		if (r == pid)
 			return true;
-		if (r < 0 && errno != EINTR)
-			return true; /* cannot happen: our own child */
+		if (r < 0 && errno != EINTR) {
+			*status = -1; /* cannot happen: our own child */
+			return true;
+		}
 		if (now_ms() >= deadline)
 			break;
 		nanosleep(&ms10, NULL);
@@ -263,6 +265,9 @@ static int run_signer(void *ctx, const uint8_t *digest, size_t dlen,
 		return rc;
 	}
 	cli_at_signal(kill_running);
+	/* an ignored SIGCHLD (inherited) would reap the child for us and
+	 * hide its exit status */
+	signal(SIGCHLD, SIG_DFL);
 	pid = fork();
 	if (pid == 0)
 		child(c, in[0], out[1], ep[1], st[1]);
@@ -298,6 +303,9 @@ static int run_signer(void *ctx, const uint8_t *digest, size_t dlen,
 		return ek_fail(err, EK_ECRYPTO, "signer '%s' did not finish in "
 			       "%u s (--signer-timeout): killed",
 			       c->argv[0], c->timeout_s);
+	if (status == -1)
+		return ek_fail_errno(err, EK_EIO, ECHILD, "signer '%s': waitpid",
+				     c->argv[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return exit_error(c, status, &e, err);
 	if (o.overflow)

@@ -241,6 +241,27 @@ def test_signer_does_not_get_eifkits_fds(keys, tmp_path):
     assert all(t.startswith("/proc/") for t in others.values()), fds
 
 
+def test_signer_status_seen_with_sigchld_ignored(keys, tmp_path):
+    """A parent that ignores SIGCHLD passes that on to eifkit; the signer's
+    exit status must still be seen. `false` exits without reading."""
+    import signal
+    out = tmp_path / "s.eif"
+    cp = subprocess.run(
+        [eifkit_path(), "sign", A / "expected.eif", "--signing-certificate",
+         keys["P-256"][1], "--signer", "false", "-o", out],
+        capture_output=True, timeout=600,
+        preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    check_fails(Result(cp), out, "sign", "signer 'false' exited with status 1")
+
+
+def test_pin_file_is_not_an_output(token, tmp_path):
+    r = sign(token["pin"], token["certs"]["P-384"], "--private-key",
+             "pkcs11:token=eifkit;object=k384", "--pin-file", token["pin"],
+             env=token["env"])
+    assert r.code != 0 and b"--pin-file" in r.err, r
+    assert token["pin"].read_text() == "1234\n"
+
+
 def test_signer_cannot_run(keys, tmp_path):
     out = tmp_path / "s.eif"
     r = sign(out, keys["P-256"][1], "--signer", str(tmp_path / "nope"))
