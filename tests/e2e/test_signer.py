@@ -29,7 +29,7 @@ CURVES = {"P-256": (ec.SECP256R1(), hashlib.sha256),
 # The signer: digest on stdin, signature on stdout. MODE picks what it
 # does; it records the length of what it was given next to the key.
 SIGNER = r'''#!/usr/bin/python3
-import os, subprocess, sys, time
+import subprocess, sys
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 mode, key, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 digest = sys.stdin.buffer.read()
@@ -37,10 +37,6 @@ open(key + ".got", "w").write(str(len(digest)))
 if mode == "fail":
     print("AccessDeniedException: not allowed", file=sys.stderr)
     sys.exit(1)
-if mode == "hang":
-    gc = subprocess.Popen(["sleep", "600"])
-    open(key + ".pids", "w").write("%d %d" % (os.getpid(), gc.pid))
-    time.sleep(600)
 if mode == "empty":
     sys.exit(0)
 if mode == "other":
@@ -194,11 +190,15 @@ def gone(pid):
 
 def test_signer_hang_is_killed(keys, tmp_path):
     out = tmp_path / "s.eif"
-    pids = pathlib.Path(str(keys["P-384"][0]) + ".pids")
-    pids.unlink(missing_ok=True)
-    r = sign(out, keys["P-384"][1], "--signer",
-             signer_cmd(keys, "hang", "P-384"), "--signer-timeout", "1")
-    check_fails(r, out, "sign", "did not finish in 1 s", "killed")
+    pids = tmp_path / "pids"
+    hang = tmp_path / "hang.sh"
+    # sh, not Python: it starts fast, so the pids are written well before
+    # the timeout even on a loaded machine
+    hang.write_text(f"#!/bin/sh\nsleep 600 &\necho $$ $! > {pids}\nwait\n")
+    hang.chmod(0o755)
+    r = sign(out, keys["P-384"][1], "--signer", str(hang),
+             "--signer-timeout", "2")
+    check_fails(r, out, "sign", "did not finish in 2 s", "killed")
     child, grandchild = map(int, pids.read_text().split())
     # eifkit waited for its child: no zombie of it is left
     assert not pathlib.Path(f"/proc/{child}").exists()
