@@ -239,6 +239,13 @@ static int exit_error(const struct cmd_signer *c, int status,
 		       line[0] ? ": " : "", line);
 }
 
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
 static int run_signer(void *ctx, const uint8_t *digest, size_t dlen,
 		      uint8_t *sig, size_t sig_max, size_t *sig_len,
 		      struct ek_error *err)
@@ -257,11 +264,11 @@ static int run_signer(void *ctx, const uint8_t *digest, size_t dlen,
 	    pipe2(ep, O_CLOEXEC) || pipe2(st, O_CLOEXEC)) {
 		int rc = ek_fail_errno(err, EK_EIO, errno, "signer '%s': pipe",
 				       c->argv[0]);
-		for (int i = 0; i < 2; i++) {
-			if (in[i] >= 0) close(in[i]);
-			if (out[i] >= 0) close(out[i]);
-			if (ep[i] >= 0) close(ep[i]);
-		}
+
+		close_pair(in);
+		close_pair(out);
+		close_pair(ep);
+		close_pair(st);
 		return rc;
 	}
 	cli_at_signal(kill_running);
