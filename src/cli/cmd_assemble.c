@@ -13,6 +13,7 @@
 #include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "extsign.h"
 
 static const char usage[] =
 	"usage: eifkit assemble --kernel FILE (--cmdline STR | --cmdline-file FILE)\n"
@@ -51,6 +52,7 @@ static const char help[] =
 	"                             explicit --img-os/--img-kernel win\n"
 	"  --signing-certificate FILE sign with this PEM certificate ...\n"
 	"  --private-key FILE         ... and this PEM EC key (P-256/384/521)\n"
+	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
 	"  -h, --help                 this help\n";
 
@@ -82,6 +84,7 @@ static const struct option options[] = {
 	{ "private-key", required_argument, NULL, O_KEY },
 	{ "pcrs", required_argument, NULL, O_PCRS },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_SIGN_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -92,12 +95,14 @@ struct args {
 	const char *ramdisk[MAX_RAMDISKS + 1];
 	unsigned nramdisk;
 	const char *cert, *key, *pcrs, *metadata, *kconfig;
+	struct cli_sign_opts sign;
 	bool kformat_ok, no_kcheck;
 	struct eif_identity id;
 };
 
 static int parse(int argc, char **argv, struct args *a)
 {
+	const char *msg;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
@@ -131,6 +136,10 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		CLI_SIGN_CASES:
+			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
+				return usage_error("assemble", usage, "%s", msg);
+			break;
 		case 'h': return -1;
 		default: return option_error("assemble", usage, c, argv);
 		}
@@ -144,9 +153,8 @@ static int parse(int argc, char **argv, struct args *a)
 	if (!a->cmdline == !a->cmdline_file)
 		return usage_error("assemble", usage,
 				   "give one of --cmdline and --cmdline-file");
-	if (!a->cert != !a->key)
-		return usage_error("assemble", usage, "--signing-certificate and "
-				   "--private-key go together");
+	if ((msg = cli_sign_check(&a->sign, a->cert, a->key)))
+		return usage_error("assemble", usage, "%s", msg);
 	return 0;
 }
 
@@ -248,8 +256,9 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--cmdline-file", a->cmdline_file },
 		{ "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
-	size_t n = 6;
+	size_t n = 7;
 
 	for (unsigned i = 0; i < a->nramdisk; i++)
 		ins[n++] = (struct cli_input){ "--ramdisk", a->ramdisk[i] };
@@ -279,7 +288,8 @@ static int assemble(struct args *a, struct ek_error *err)
 	    (a->metadata && (ret = metadata_load_custom(a->metadata, &custom, err))) ||
 	    (ret = cli_fill_identity(&a->id, cli_base_name(a->kernel), a->kconfig,
 				       &ki, time_buf, sizeof(time_buf), &os, &kver, err)) ||
-	    (a->cert && (ret = signer_load(a->cert, a->key, &signer, err))))
+	    (a->cert && (ret = cli_signer_load(&a->sign, a->cert, a->key,
+					       &signer, err))))
 		goto out;
 	a->id.custom = custom;
 	metadata_serialize(&a->id, &meta);

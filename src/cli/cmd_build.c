@@ -15,6 +15,7 @@
 #include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "extsign.h"
 #include "ramdisk/appcheck.h"
 #include "ramdisk/layout.h"
 #include "treeopts.h"
@@ -74,6 +75,7 @@ static const char help[] =
 	"                             (default 1.0)\n"
 	"  --metadata FILE            custom metadata JSON\n"
 	"  --signing-certificate FILE, --private-key FILE   sign\n"
+	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
 	"  -h, --help                 this help\n";
 
@@ -91,6 +93,7 @@ enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
 	const char *arch, *metadata, *cert, *key, *pcrs;
+	struct cli_sign_opts sign;
 	bool kformat_ok, no_kcheck, no_app_check;
 	struct eif_identity id;
 	struct treeopts tree;
@@ -121,8 +124,10 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "pcrs", required_argument, NULL, O_PCRS },
 		{ "help", no_argument, NULL, 'h' },
 		TREEOPTS_LONG,
+		CLI_SIGN_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *msg;
 	int c;
 
 	/* '+': stop at the first word that is not an option; the command
@@ -158,6 +163,10 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		CLI_SIGN_CASES:
+			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
+				return usage_error("build", usage, "%s", msg);
+			break;
 		case 'h': return -1;
 		default: return option_error("build", usage, c, argv);
 		}
@@ -172,9 +181,8 @@ static int parse(int argc, char **argv, struct args *a)
 	if (!a->kernel && !a->blobs)
 		return usage_error("build", usage, "--kernel or --blobs is "
 				   "required");
-	if (!a->cert != !a->key)
-		return usage_error("build", usage, "--signing-certificate and "
-				   "--private-key go together");
+	if ((msg = cli_sign_check(&a->sign, a->cert, a->key)))
+		return usage_error("build", usage, "%s", msg);
 	return 0;
 }
 
@@ -273,6 +281,7 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--init", a->init }, { "--nsm", a->nsm },
 		{ "--blobs", a->blobs }, { "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
 	int r = cli_check_outputs(outs, ARRAY_SIZE(outs), ins, ARRAY_SIZE(ins),
 				  err);
@@ -333,7 +342,8 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 						name_buf, sizeof(name_buf)),
 				   a->kconfig, &j->kernel, time_buf, sizeof(time_buf),
 				   &j->os, &j->kver, err)) ||
-	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
+	    (a->cert && (r = cli_signer_load(&a->sign, a->cert, a->key,
+					     &j->signer, err))) ||
 	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
 		return r;
 	treeopts_warn(&a->tree, &j->tree, "build");

@@ -9,13 +9,16 @@
 #include "cli.h"
 #include "eif/eif.h"
 #include "eif/sign.h"
+#include "extsign.h"
 
 static const char usage[] =
 	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
-	"--private-key KEY.pem -o OUT.eif [--force]\n";
+	"{--private-key KEY.pem|pkcs11:URI | --signer CMD} -o OUT.eif "
+	"[--force]\n";
 static const char help[] =
 	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
-	"--private-key KEY.pem -o OUT.eif [--force]\n"
+	"{--private-key KEY.pem|pkcs11:URI | --signer CMD} -o OUT.eif "
+	"[--force]\n"
 	"\n"
 	"Add a signature section over PCR0 to an EIF and fix its CRC. The key is\n"
 	"an EC key on P-256, P-384 or P-521 (ES256/ES384/ES512) that belongs to\n"
@@ -25,12 +28,14 @@ static const char help[] =
 	"\n"
 	"  --signing-certificate FILE  PEM certificate\n"
 	"  --private-key FILE          PEM private key\n"
+	CLI_SIGN_HELP
 	"  -o, --output FILE           where to write the signed EIF\n"
 	"  --force                     replace an existing signature\n"
 	"  -h, --help                  this help\n";
 
 struct sign_args {
 	const char *in, *out, *cert, *key;
+	struct cli_sign_opts sign;
 	int force;
 };
 
@@ -45,13 +50,14 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	/* OUT may be IN: the new file replaces it only when complete */
 	const struct cli_input ins[] = {
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
 	unsigned n = 0;
 	int ret = cli_check_outputs(&a->out, 1, ins, ARRAY_SIZE(ins), err);
 
 	if (ret || (ret = cli_out_open(&out, a->out, NULL, err)))
 		return ret;
-	if ((ret = signer_load(a->cert, a->key, &signer, err)))
+	if ((ret = cli_signer_load(&a->sign, a->cert, a->key, &signer, err)))
 		goto out_signer;
 	ret = eif_open(a->in, &img, 0, err);
 	if (ret)
@@ -94,10 +100,12 @@ int cmd_sign(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_SIGN_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sign_args a = { 0 };
 	struct ek_error err;
+	const char *msg;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
@@ -106,6 +114,10 @@ int cmd_sign(int argc, char **argv)
 		case 'k': a.key = optarg; break;
 		case 'o': a.out = optarg; break;
 		case 'f': a.force = 1; break;
+		CLI_SIGN_CASES:
+			if ((msg = cli_sign_opt(&a.sign, c, optarg)))
+				return usage_error("sign", usage, "%s", msg);
+			break;
 		case 'h': return print_help(help);
 		default: return option_error("sign", usage, c, argv);
 		}
@@ -113,8 +125,10 @@ int cmd_sign(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("sign", usage, "give one input EIF");
 	a.in = argv[optind];
-	if (!a.cert || !a.key || !a.out)
-		return usage_error("sign", usage, "--signing-certificate, "
-				   "--private-key and --output are required");
+	if (!a.cert || !a.out)
+		return usage_error("sign", usage, "--signing-certificate and "
+				   "--output are required");
+	if ((msg = cli_sign_check(&a.sign, a.cert, a.key)))
+		return usage_error("sign", usage, "%s", msg);
 	return sign_file(&a, &err) ? report("sign", &err) : 0;
 }

@@ -17,9 +17,9 @@
 #include "eif/cose.h"
 
 static const struct cose_alg cose_algs[] = {
-	{ NID_X9_62_prime256v1, COSE_ALG_ES256, EVP_sha256, 32 },
-	{ NID_secp384r1, COSE_ALG_ES384, EVP_sha384, 48 },
-	{ NID_secp521r1, COSE_ALG_ES512, EVP_sha512, 66 },
+	{ NID_X9_62_prime256v1, COSE_ALG_ES256, EVP_sha256, 32, "P-256" },
+	{ NID_secp384r1, COSE_ALG_ES384, EVP_sha384, 48, "P-384" },
+	{ NID_secp521r1, COSE_ALG_ES512, EVP_sha512, 66, "P-521" },
 };
 
 const struct cose_alg *cose_alg_for_pkey(const EVP_PKEY *pk)
@@ -65,32 +65,44 @@ void cose_encode_sig_structure(struct strbuf *sb, const uint8_t *prot,
 
 /* ---- ECDSA ---- */
 
-/* Sign tbs; rs gets r || s, each left-padded to the curve size. */
-static int ecdsa_sign(EVP_PKEY *key, const struct cose_alg *alg,
-		      const uint8_t *tbs, size_t tbs_len, uint8_t *rs,
-		      struct ek_error *err)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char der[256];
-	const unsigned char *p = der;
-	size_t der_len = sizeof(der), c = alg->coord;
-	ECDSA_SIG *sig = NULL;
-	const BIGNUM *r, *sv;
-	int ok;
+#define COSE_SIG_MAX 512 /* DER on P-521 is 139 bytes; room for noise */
 
-	ok = ctx && EVP_DigestSignInit(ctx, NULL, alg->md(), NULL, key) == 1 &&
-	     EVP_DigestSign(ctx, der, &der_len, tbs, tbs_len) == 1;
-	if (ok)
-		sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-	ok = sig && p == der + der_len;
+/* DER ECDSA-Sig-Value -> r || s of width c each. false if der is not
+ * exactly one such value or r or s is wider than the curve's. */
+static bool der_to_rs(const uint8_t *der, size_t len, size_t c, uint8_t *rs)
+{
+	const unsigned char *p = der;
+	ECDSA_SIG *sig;
+	const BIGNUM *r, *s;
+	bool ok;
+
+	if (len == 0 || len > LONG_MAX || der[0] != 0x30)
+		return false;
+	sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+	ok = sig && p == der + len;
 	if (ok) {
-		ECDSA_SIG_get0(sig, &r, &sv);
-		ok = BN_bn2binpad(r, rs, (int)c) == (int)c &&
-		     BN_bn2binpad(sv, rs + c, (int)c) == (int)c;
+		ECDSA_SIG_get0(sig, &r, &s);
+		ok = !BN_is_negative(r) && !BN_is_negative(s) &&
+		     BN_bn2binpad(r, rs, (int)c) == (int)c &&
+		     BN_bn2binpad(s, rs + c, (int)c) == (int)c;
 	}
 	ECDSA_SIG_free(sig);
-	EVP_MD_CTX_free(ctx);
-	OPENSSL_cleanse(der, sizeof(der));
+	ERR_clear_error();
+	return ok;
+}
+
+/* The local key as a cose_digest_sign_fn. */
+static int key_sign_digest(void *ctx, const uint8_t *digest, size_t dlen,
+			   uint8_t *sig, size_t sig_max, size_t *sig_len,
+			   struct ek_error *err)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(ctx, NULL);
+	int ok;
+
+	*sig_len = sig_max;
+	ok = pctx && EVP_PKEY_sign_init(pctx) == 1 &&
+	     EVP_PKEY_sign(pctx, sig, sig_len, digest, dlen) == 1;
+	EVP_PKEY_CTX_free(pctx);
 	if (!ok)
 		return ek_fail_ssl(err, EK_ECRYPTO, "ECDSA signing failed");
 	return 0;
@@ -133,12 +145,57 @@ static int ecdsa_verify(EVP_PKEY *pub, const struct cose_alg *alg,
 
 /* ---- building ---- */
 
-int cose_sign1_build(EVP_PKEY *key, const struct cose_alg *alg,
-		     const uint8_t *payload, size_t payload_len,
-		     struct strbuf *cose, struct ek_error *err)
+/* Turn what a signer returned into r || s that verifies with pub over
+ * tbs. Raw and DER are told apart by trying both: a 2c-byte string can
+ * be either, and only the signature decides which reading is right. */
+static int take_signature(const struct cose_alg *alg, EVP_PKEY *pub,
+			  const struct strbuf *tbs, const uint8_t *sig,
+			  size_t len, const char *what, uint8_t *rs,
+			  struct ek_error *err)
+{
+	uint8_t cand[2][COSE_RS_MAX];
+	size_t n = 0, c = alg->coord;
+
+	if (len == 0)
+		return ek_fail(err, EK_ECRYPTO, "%s returned no signature",
+			       what);
+	if (len == 2 * c)
+		memcpy(cand[n++], sig, len);
+	if (der_to_rs(sig, len, c, cand[n]))
+		n++;
+	if (n == 0)
+		return ek_fail(err, EK_ECRYPTO,
+			       "%s returned %zu bytes that are not an ECDSA "
+			       "signature on %s (DER, or r||s of %zu bytes)",
+			       what, len, alg->curve, 2 * c);
+	for (size_t i = 0; i < n; i++) {
+		int v = ecdsa_verify(pub, alg, (uint8_t *)tbs->buf, tbs->len,
+				     cand[i], 2 * c);
+
+		if (v < 0)
+			return ek_fail(err, v, "out of memory");
+		if (v == 1) {
+			memcpy(rs, cand[i], 2 * c);
+			return 0;
+		}
+	}
+	return ek_fail(err, EK_ECRYPTO,
+		       "%s returned a signature that does not verify with the "
+		       "certificate's %s public key (signed by another key, or "
+		       "other bytes)",
+		       what, alg->curve);
+}
+
+int cose_sign1_build_with(cose_digest_sign_fn fn, void *ctx,
+			  const char *what, EVP_PKEY *pub,
+			  const struct cose_alg *alg, const uint8_t *payload,
+			  size_t payload_len, struct strbuf *cose,
+			  struct ek_error *err)
 {
 	struct strbuf prot, tbs;
-	uint8_t rs[COSE_RS_MAX];
+	uint8_t rs[COSE_RS_MAX], digest[EVP_MAX_MD_SIZE], sig[COSE_SIG_MAX];
+	unsigned dlen = 0;
+	size_t sig_len = 0;
 	int rc = 0;
 
 	strbuf_init(&prot);
@@ -148,8 +205,18 @@ int cose_sign1_build(EVP_PKEY *key, const struct cose_alg *alg,
 				  payload_len);
 	if (!strbuf_ok(&tbs) || !strbuf_ok(&prot))
 		rc = ek_fail(err, EK_ENOMEM, "out of memory");
+	if (!rc && EVP_Digest(tbs.buf, tbs.len, digest, &dlen, alg->md(),
+			      NULL) != 1)
+		rc = ek_fail_ssl(err, EK_ECRYPTO, "cannot hash the COSE "
+				 "Sig_structure");
 	if (!rc)
-		rc = ecdsa_sign(key, alg, (uint8_t *)tbs.buf, tbs.len, rs, err);
+		rc = fn(ctx, digest, dlen, sig, sizeof(sig), &sig_len, err);
+	if (!rc && sig_len > sizeof(sig))
+		rc = ek_fail(err, EK_ECRYPTO, "%s returned a signature too "
+			     "long", what);
+	if (!rc)
+		rc = take_signature(alg, pub, &tbs, sig, sig_len, what, rs,
+				    err);
 	if (!rc) {
 		cbor_put_head(cose, CBOR_MAJOR_ARRAY, 4);
 		cbor_put_bstr(cose, prot.buf, prot.len);
@@ -157,9 +224,18 @@ int cose_sign1_build(EVP_PKEY *key, const struct cose_alg *alg,
 		cbor_put_bstr(cose, payload, payload_len);
 		cbor_put_bstr(cose, rs, 2 * alg->coord);
 	}
+	OPENSSL_cleanse(sig, sizeof(sig));
 	strbuf_release(&prot);
 	strbuf_release(&tbs);
 	return rc;
+}
+
+int cose_sign1_build(EVP_PKEY *key, const struct cose_alg *alg,
+		     const uint8_t *payload, size_t payload_len,
+		     struct strbuf *cose, struct ek_error *err)
+{
+	return cose_sign1_build_with(key_sign_digest, key, "the private key",
+				     key, alg, payload, payload_len, cose, err);
 }
 
 /* ---- reading ---- */

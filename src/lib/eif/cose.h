@@ -27,6 +27,7 @@ struct cose_alg {
 	int cose_alg;           /* COSE_ALG_* */
 	const EVP_MD *(*md)(void);
 	size_t coord;           /* bytes of r and of s in the signature */
+	const char *curve;      /* "P-256", ... for messages */
 };
 
 /* The algorithm for an EC key on a supported curve, else NULL. */
@@ -41,10 +42,29 @@ void cose_encode_sig_structure(struct strbuf *sb, const uint8_t *prot,
 
 /* COSE_Sign1 over payload, untagged, protected {1: alg}, unprotected {},
  * appended to cose. key must be on alg's curve. A fresh, randomised
- * ECDSA signature each call. */
+ * ECDSA signature each call, checked with key before it is used. */
 int cose_sign1_build(EVP_PKEY *key, const struct cose_alg *alg,
 		     const uint8_t *payload, size_t payload_len,
 		     struct strbuf *cose, struct ek_error *err);
+
+/* Sign a digest somewhere else (a token, a process, a KMS): digest is the
+ * alg->md() hash of the Sig_structure; put up to sig_max bytes of
+ * signature in sig, as DER ECDSA-Sig-Value or as raw r || s. 0, or a
+ * negative EK_* code with err filled. */
+typedef int (*cose_digest_sign_fn)(void *ctx, const uint8_t *digest,
+				   size_t digest_len, uint8_t *sig,
+				   size_t sig_max, size_t *sig_len,
+				   struct ek_error *err);
+
+/* As cose_sign1_build, with fn making the signature. Whatever fn returns
+ * is only used if it verifies with pub over this Sig_structure: garbage,
+ * a signature on another curve, of other bytes or by another key is
+ * EK_ECRYPTO, with a message that starts with what. */
+int cose_sign1_build_with(cose_digest_sign_fn fn, void *ctx,
+			  const char *what, EVP_PKEY *pub,
+			  const struct cose_alg *alg, const uint8_t *payload,
+			  size_t payload_len, struct strbuf *cose,
+			  struct ek_error *err);
 
 /* A COSE_Sign1 taken apart; the pointers are into the bytes read. */
 struct cose_sign1 {

@@ -50,7 +50,11 @@
 
 struct ek_signer {
 	X509 *cert;
-	EVP_PKEY *key;
+	EVP_PKEY *key; /* NULL when fn signs */
+	cose_digest_sign_fn fn;
+	void *fn_ctx;
+	void (*release)(void *ctx);
+	char *what; /* who signs, for messages */
 	const struct cose_alg *alg;
 	uint8_t *pem; /* the certificate file as read */
 	size_t pem_len;
@@ -221,10 +225,54 @@ int signer_load(const char *cert_path, const char *key_path,
 	return 0;
 }
 
+int signer_load_external(const char *cert_path, signer_sign_fn fn,
+			 void (*release)(void *ctx), void *ctx,
+			 const char *what, struct ek_signer **ret,
+			 struct ek_error *err)
+{
+	struct ek_signer *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*ret = NULL;
+	if (!s) {
+		if (release)
+			release(ctx);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	s->release = release;
+	s->what = strdup(what);
+	rc = s->what ? read_cert_file(cert_path, &s->cert, &s->pem,
+				      &s->pem_len, err)
+		     : ek_fail(err, EK_ENOMEM, "out of memory");
+	if (!rc && cert_pcr8(s->cert, s->pcr8) < 0)
+		rc = ek_fail_ssl(err, EK_ECRYPTO,
+				 "certificate '%s': cannot encode it as DER",
+				 cert_path);
+	if (!rc) {
+		s->alg = cose_alg_for_pkey(X509_get0_pubkey(s->cert));
+		if (!s->alg)
+			rc = ek_fail(err, EK_ECRYPTO,
+				     "certificate '%s': its key is not EC on "
+				     "P-256, P-384 or P-521",
+				     cert_path);
+	}
+	if (rc) {
+		signer_free(s);
+		return rc;
+	}
+	*ret = s;
+	return 0;
+}
+
 void signer_free(struct ek_signer *s)
 {
 	if (!s)
 		return;
+	if (s->release)
+		s->release(s->fn_ctx);
+	free(s->what);
 	X509_free(s->cert);
 	EVP_PKEY_free(s->key);
 	free(s->pem);
@@ -289,9 +337,14 @@ static int build_cose(const struct ek_signer *s,
 	sign_encode_pcr_info(&payload, 0, pcr0, SIGN_PCR_LEN);
 	if (!strbuf_ok(&payload))
 		rc = ek_fail(err, EK_ENOMEM, "out of memory");
-	else
+	else if (s->key)
 		rc = cose_sign1_build(s->key, s->alg, (uint8_t *)payload.buf,
 				      payload.len, cose, err);
+	else
+		rc = cose_sign1_build_with(s->fn, s->fn_ctx, s->what,
+					   X509_get0_pubkey(s->cert), s->alg,
+					   (uint8_t *)payload.buf, payload.len,
+					   cose, err);
 	strbuf_release(&payload);
 	return rc;
 }
