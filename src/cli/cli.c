@@ -9,8 +9,7 @@
 #include "base/strbuf.h"
 #include "cli.h"
 
-/* s with control characters as \n, \t or \xHH, cut to fit out. */
-static void escape(const char *s, char *out, size_t size)
+void cli_escape(const char *s, char *out, size_t size)
 {
 	static const char named[] = "\aa\bb\tt\nn\vv\ff\rr";
 	size_t o = 0;
@@ -37,7 +36,7 @@ int report(const char *cmd, const struct ek_error *err)
 {
 	char msg[sizeof(err->msg) * 4];
 
-	escape(err->msg, msg, sizeof(msg));
+	cli_escape(err->msg, msg, sizeof(msg));
 	fprintf(stderr, "eifkit %s: %s\n", cmd, msg);
 	return 1;
 }
@@ -50,7 +49,7 @@ void cli_warn(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	escape(msg, out, sizeof(out));
+	cli_escape(msg, out, sizeof(out));
 	fprintf(stderr, "eifkit %s: warning: %s\n", cmd, out);
 }
 

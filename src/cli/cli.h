@@ -29,6 +29,9 @@ int cmd_run(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 
+/* s with control characters as \n, \t or \xHH, cut to fit out (size
+ * at least 5). */
+void cli_escape(const char *s, char *out, size_t size);
 /* "eifkit CMD: msg" on stderr, control characters escaped; returns 1. */
 int report(const char *cmd, const struct ek_error *err);
 /* "eifkit CMD: warning: <fmt>" on stderr, control characters of the

@@ -259,8 +259,11 @@ def accel():
 
 
 def boot(eif, arch, *opts):
+    """eifkit run --console: these tests read the init's lines and the
+    kernel's as well as the app's (test_run.py tests the other modes)."""
     t = time.monotonic()
-    r = run("run", "--timeout", BOOT_TIMEOUT[arch], "--accel", accel(), *opts, eif)
+    r = run("run", "--console", "--timeout", BOOT_TIMEOUT[arch], "--accel",
+            accel(), *opts, eif)
     b = Boot(r, time.monotonic() - t)
     eif.with_suffix(".console").write_bytes(r.out)  # kept for a look
     print(f"boot {eif.name}: exit {b.code} in {b.seconds:.1f} s")
