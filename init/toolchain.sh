@@ -21,8 +21,11 @@ done
 cmd="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$pkgs"
 case $pkgs in
 *:arm64*)
-	dpkg --print-foreign-architectures | grep -qx arm64 ||
-		cmd="dpkg --add-architecture arm64 && apt-get update -qq && $cmd" ;;
+	if ! dpkg --print-foreign-architectures | grep -qx arm64 &&
+		[ "$(dpkg --print-architecture)" != arm64 ]; then
+		echo "eifkit: adding dpkg's arm64 architecture, for the aarch64 init's compiler (musl-dev:arm64)" >&2
+		cmd="dpkg --add-architecture arm64 && apt-get update -qq && $cmd"
+	fi ;;
 esac
 if [ "$(id -u)" = 0 ]; then
 	sh -c "$cmd"

@@ -96,25 +96,38 @@ static unsigned boot_estimate(const struct qemu *q)
 	return s < 1.0 ? 1 : (unsigned)(s + 0.5);
 }
 
-enum pump_end { PUMP_EOF, PUMP_TIMEOUT, PUMP_STDOUT };
+/* A KVM guest shows its first kernel lines well within a second. One
+ * that shows nothing for this long is not running (nested KVM can stop
+ * a guest right after the kernel's setup code, with no error). */
+#define KVM_SILENCE_MS 10000
 
-/* The console into c until QEMU closes it, the deadline (when not 0) or
- * stdout fails (errno set). */
-static int pump(int fd, long long deadline, struct console *c)
+enum pump_end { PUMP_EOF, PUMP_TIMEOUT, PUMP_STDOUT, PUMP_SILENT };
+
+/* The console into c until QEMU closes it, the deadline (when not 0),
+ * stdout fails (errno set) or, with watch, the guest is silent for
+ * KVM_SILENCE_MS from the start. */
+static int pump(int fd, long long deadline, bool watch, struct console *c)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long silent = watch ? now_ms() + KVM_SILENCE_MS : 0;
+	long long t, until, left;
 	char buf[65536];
-	long long left;
 	ssize_t n;
 	int r;
 
 	for (;;) {
-		left = deadline ? deadline - now_ms() : -1;
-		if (deadline && left <= 0)
+		t = now_ms();
+		if (silent && c->bytes)
+			silent = 0;
+		if (deadline && deadline <= t)
 			return PUMP_TIMEOUT;
+		if (silent && silent <= t)
+			return PUMP_SILENT;
+		until = silent && (!deadline || silent < deadline) ? silent : deadline;
+		left = until ? until - t : -1;
 		r = poll(&pfd, 1, left < 0 ? -1 : left > 60000 ? 60000 : (int)left);
 		if (r < 0 && errno != EINTR)
-			break; /* read() below says what is wrong */
+			break; /* poll itself failing: treat as the end */
 		if (r <= 0)
 			continue;
 		n = read(fd, buf, sizeof(buf));
@@ -139,7 +152,7 @@ static int run_qemu(struct qemu *q, const struct run_opts *o,
 
 	if (r)
 		return r;
-	r = pump(q->out, deadline, c);
+	r = pump(q->out, deadline, q->kvm && q->watch, c);
 	if (r != PUMP_EOF)
 		qemu_kill();
 	*st = qemu_wait(q);
@@ -152,12 +165,18 @@ static bool failed(int st)
 }
 
 /* The one line that says the boot is emulated, and how long it takes. */
+enum { FELL_BACK_NOT, FELL_BACK_FAILED, FELL_BACK_SILENT };
+
 static void say_emulated(const struct qemu *q, const struct run_opts *o,
-			 bool fell_back)
+			 int fell_back)
 {
 	if (o->mode == CONSOLE_QUIET && !fell_back)
 		return;
-	if (fell_back)
+	if (fell_back == FELL_BACK_SILENT)
+		fprintf(stderr, "eifkit run: the KVM guest showed nothing in %d s; "
+			"emulating, boot takes ~%us (--accel tcg skips KVM)\n",
+			KVM_SILENCE_MS / 1000, boot_estimate(q));
+	else if (fell_back)
 		fprintf(stderr, "eifkit run: %s failed under KVM before the guest "
 			"started; emulating, boot takes ~%us (--accel tcg skips "
 			"KVM)\n", q->qemu, boot_estimate(q));
@@ -206,12 +225,13 @@ static int boot(struct qemu *q, const struct run_opts *o, int *status_ret,
 
 	console_init(&c, o->mode);
 	if (!q->kvm)
-		say_emulated(q, o, false);
+		say_emulated(q, o, FELL_BACK_NOT);
 	r = run_qemu(q, o, deadline, &c, &st, err);
-	if (r == PUMP_EOF && q->kvm && !strcmp(o->q.accel, "auto") && !c.bytes &&
-	    failed(st)) {
+	if (q->watch && !c.bytes &&
+	    (r == PUMP_SILENT || (r == PUMP_EOF && failed(st)))) {
 		q->kvm = false;
-		say_emulated(q, o, true);
+		say_emulated(q, o, r == PUMP_SILENT ? FELL_BACK_SILENT :
+			     FELL_BACK_FAILED);
 		r = run_qemu(q, o, deadline, &c, &st, err);
 	}
 	if (r < 0)
@@ -280,7 +300,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		return ret;
 	o->path = argv[optind];
 	o->mode = console ? CONSOLE_ALL : quiet ? CONSOLE_QUIET : CONSOLE_APP;
-	o->q.quiet_kernel = !console;
+	o->q.hide_kernel = !console;
 	return 0;
 }
 

@@ -94,11 +94,13 @@ static int extract(struct qemu *q, bool want_kernel, struct ek_error *err)
 }
 
 /* The EIF's cmdline (trailing NULs and blanks dropped), the console of
- * QEMU's machine and the heartbeat switch; with quiet_kernel, the log
- * level that keeps the kernel's messages off the console (emergencies
- * excepted) and the timestamps that tell the rest from the app's lines
- * (console.h). Caller frees. */
-static char *make_cmdline(const struct qemu *q, bool quiet_kernel,
+ * QEMU's machine and the heartbeat switch; with hide_kernel, the
+ * timestamps that tell the kernel's lines from the app's (console.h) and,
+ * unless KVM is being tried (whose first lines show that the guest runs),
+ * the log level that keeps the kernel's messages off the console,
+ * emergencies excepted: nothing then breaks into the app's lines, and an
+ * emulated boot does not spend time on a log nobody sees. Caller frees. */
+static char *make_cmdline(const struct qemu *q, bool hide_kernel,
 			  struct ek_error *err)
 {
 	const struct eif_image *img = &q->img;
@@ -132,9 +134,10 @@ static char *make_cmdline(const struct qemu *q, bool quiet_kernel,
 		free(s);
 		return NULL;
 	}
-	snprintf(s + len, CMDLINE_EXTRA, "%sconsole=%s eifkit.heartbeat=off%s",
+	snprintf(s + len, CMDLINE_EXTRA, "%sconsole=%s eifkit.heartbeat=off%s%s",
 		 len ? " " : "", q->console,
-		 quiet_kernel ? " loglevel=1 printk.time=1" : "");
+		 hide_kernel && !q->watch ? " loglevel=1" : "",
+		 hide_kernel ? " printk.time=1" : "");
 	return s;
 }
 
@@ -203,7 +206,8 @@ int qemu_prepare(struct qemu *q, const char *path, const struct qemu_opts *o,
 	snprintf(q->smp, sizeof(q->smp), "%llu",
 		 o->cpus ? o->cpus : q->img.hdr.default_cpus ?
 		 (unsigned long long)q->img.hdr.default_cpus : 1);
-	q->cmdline = make_cmdline(q, o->quiet_kernel, err);
+	q->watch = q->kvm && !strcmp(o->accel, "auto");
+	q->cmdline = make_cmdline(q, o->hide_kernel, err);
 	if (!q->cmdline)
 		return err->code;
 	ret = extract(q, !o->kernel, err);

@@ -15,7 +15,8 @@ struct qemu_opts {
 	unsigned long long cpus;     /* 0: from the EIF */
 	const char *kernel;          /* NULL: the EIF's */
 	const char *accel;           /* "auto", "kvm" or "tcg" */
-	bool quiet_kernel;           /* the kernel prints emergencies only */
+	bool hide_kernel;            /* not --console: the kernel's lines are
+						 stamped (and kept quiet) */
 };
 
 struct qemu {
@@ -23,6 +24,7 @@ struct qemu {
 	const char *qemu, *package, *console;
 	bool arm64, kvm;
 	bool foreign;                /* not this machine's architecture */
+	bool watch;                  /* KVM tried (auto): the log is left on */
 	int kfd, ifd, out;           /* temporaries; the console pipe */
 	unsigned long long initrd_size;
 	char *cmdline;

@@ -77,7 +77,8 @@ def test_qemu_not_installed_says_which_package(tmp_path):
 # ---- the console, from a stand-in for QEMU -------------------------------
 
 FAKE_QEMU = r"""#!/bin/sh
-printf '%s\n' "$@" >"$FAKE_ARGS"
+printf '%s\n' "$@" >>"$FAKE_ARGS"
+case " $* " in *" -accel kvm "*) [ -n "$FAKE_KVM_HANGS" ] && exec sleep 600 ;; esac
 cat "$FAKE_CONSOLE"
 exit "${FAKE_EXIT:-0}"
 """
@@ -87,7 +88,7 @@ KERNEL_LOG = (b"[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel)\r\n"
               b"[   12.000001] Run /init as init process\r\n")
 
 
-def fake_run(tmp_path, console, *args, exit=0):
+def fake_run(tmp_path, console, *args, exit=0, accel="tcg", env=None):
     """eifkit run of a valid EIF, with a qemu-system-x86_64 on PATH that
     prints console (bytes) and exits with exit. Returns (result, the
     arguments QEMU was given)."""
@@ -97,11 +98,11 @@ def fake_run(tmp_path, console, *args, exit=0):
     q.write_text(FAKE_QEMU)
     q.chmod(0o755)
     (tmp_path / "console").write_bytes(console)
-    r = run("run", "--accel", "tcg", *args, A,
+    r = run("run", "--accel", accel, *args, A,
             env={"PATH": f"{bindir}:/usr/bin:/bin",
                  "FAKE_CONSOLE": str(tmp_path / "console"),
                  "FAKE_ARGS": str(tmp_path / "args"),
-                 "FAKE_EXIT": str(exit)})
+                 "FAKE_EXIT": str(exit), **(env or {})})
     return r, (tmp_path / "args").read_text().split("\n")
 
 
@@ -218,6 +219,25 @@ def test_qemu_failing_is_reported(tmp_path):
     r, _ = fake_run(tmp_path, b"", "--quiet", exit=3)
     assert r.code == 1, r
     one_line_error(r, "qemu-system-x86_64 failed (exit status 3)")
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64" or
+                    not os.access("/dev/kvm", os.R_OK | os.W_OK),
+                    reason="--accel auto tries KVM only where /dev/kvm opens "
+                    "on an x86_64 host")
+def test_silent_kvm_guest_is_emulated_instead(tmp_path):
+    """A KVM guest that shows nothing for 10 s (nested KVM that stops
+    the guest) is stopped and the boot emulated, with one line."""
+    console = b"[    0.1] x\r\nhi\r\neifkit-init: app exited with status 0\r\n"
+    r, args = fake_run(tmp_path, console, accel="auto",
+                       env={"FAKE_KVM_HANGS": "1"})
+    assert (r.code, r.out) == (0, b"hi\n"), r
+    assert re.fullmatch(r"eifkit run: the KVM guest showed nothing in 10 s; "
+                        r"emulating, boot takes ~[0-9]+s \(--accel tcg skips "
+                        r"KVM\)\n", r.err.decode()), r
+    # KVM first (its log left on, to see it run), then emulated
+    accels = [args[i + 1] for i, a in enumerate(args) if a == "-accel"]
+    assert accels == ["kvm", "tcg"], args
 
 
 def test_init_message_control_characters_escaped(tmp_path):
