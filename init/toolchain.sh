@@ -32,7 +32,6 @@ if [ "$(id -u)" = 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	sudo sh -c "$cmd"
 else
-	echo "eifkit: the init's compilers are missing; run as root:" >&2
-	echo "  sudo sh -c '$cmd'" >&2
+	echo "eifkit: the init's compilers are missing; as root, run: sudo sh -c '$cmd'" >&2
 	exit 1
 fi

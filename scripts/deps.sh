@@ -51,7 +51,6 @@ if [ "$(id -u)" = 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	sudo sh -c "$cmd"
 else
-	echo "eifkit: missing packages; run as root:" >&2
-	echo "  sudo sh -c '$cmd'" >&2
+	echo "eifkit: make ${1:-check} needs packages; as root, run: sudo sh -c '$cmd'" >&2
 	exit 1
 fi
