@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,33 +66,6 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/*
- * How long an emulated boot takes, to tell the user before a wait with
- * nothing to see. Measured (eifkit run --accel tcg --quiet of the README's
- * busybox EIF, Debian 12's 6.1 kernels, QEMU 7.2, 2-core AMD EPYC host):
- * about 4.5 s to the app on x86_64 (-cpu max) and 2.5 s on aarch64
- * (cortex-a57), plus about 0.005 s per MiB of initrd (a 200 MiB one
- * added 0.8 s). A busy machine is slower: the sum is scaled by 1 + the
- * load average per CPU, at most 3x. Only an estimate, for the status
- * line: nothing waits on it.
- */
-#define BOOT_S_X86_64 4.5
-#define BOOT_S_AARCH64 2.5
-#define BOOT_S_PER_MIB 0.005
-
-static unsigned boot_estimate(const struct qemu *q)
-{
-	double s = q->arm64 ? BOOT_S_AARCH64 : BOOT_S_X86_64;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	double load, k = 1.0;
-
-	s += BOOT_S_PER_MIB * (double)(q->initrd_size >> 20);
-	if (ncpu > 0 && getloadavg(&load, 1) == 1)
-		k += load / (double)ncpu;
-	s *= k > 3.0 ? 3.0 : k;
-	return s < 1.0 ? 1 : (unsigned)(s + 0.5);
 }
 
 /* A KVM guest shows its first kernel lines well within a second. One
@@ -170,23 +142,23 @@ enum { FELL_BACK_NOT, FELL_BACK_FAILED, FELL_BACK_SILENT };
 static void say_emulated(const struct qemu *q, const struct run_opts *o,
 			 int fell_back)
 {
-	if (o->mode == CONSOLE_QUIET && !fell_back)
+	if (o->mode == CONSOLE_QUIET)
 		return;
 	if (fell_back == FELL_BACK_SILENT)
 		fprintf(stderr, "eifkit run: the KVM guest showed nothing in %d s; "
 			"emulating, boot takes ~%us (--accel tcg skips KVM)\n",
-			KVM_SILENCE_MS / 1000, boot_estimate(q));
+			KVM_SILENCE_MS / 1000, qemu_boot_estimate(q));
 	else if (fell_back)
 		fprintf(stderr, "eifkit run: %s failed under KVM before the guest "
 			"started; emulating, boot takes ~%us (--accel tcg skips "
-			"KVM)\n", q->qemu, boot_estimate(q));
+			"KVM)\n", q->qemu, qemu_boot_estimate(q));
 	else if (!strcmp(o->q.accel, "tcg"))
 		fprintf(stderr, "eifkit run: emulating (--accel tcg), boot takes "
-			"~%us\n", boot_estimate(q));
+			"~%us\n", qemu_boot_estimate(q));
 	else
 		fprintf(stderr, "eifkit run: no KVM%s: emulating, boot takes ~%us\n",
 			q->foreign ? " for another architecture" : "",
-			boot_estimate(q));
+			qemu_boot_estimate(q));
 }
 
 /* Why there is no exit status, in one line. */

@@ -44,5 +44,7 @@ void qemu_kill(void);
 /* Wait for QEMU; its wait status, or -1. Closes q->out. */
 int qemu_wait(struct qemu *q);
 void qemu_release(struct qemu *q);
+/* Seconds an emulated boot of q takes, about (qemu.c says how). */
+unsigned qemu_boot_estimate(const struct qemu *q);
 
 #endif
