@@ -185,9 +185,9 @@ static int no_status(const struct qemu *q, const struct run_opts *o,
 }
 
 /* Boot, pass the app's output through, and turn what happened into our
- * exit status (*status_ret: the app's). With --accel auto, a QEMU that
- * fails under KVM before the guest prints a byte (nested KVM that does
- * not work) is run again, emulated. */
+ * exit status (*status_ret: the app's). With --accel auto, a guest that
+ * shows nothing under KVM, because QEMU failed or for KVM_SILENCE_MS
+ * (nested KVM that does not work), is run again, emulated. */
 static int boot(struct qemu *q, const struct run_opts *o, int *status_ret,
 		struct ek_error *err)
 {
