@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/io.h"
+#include "base/text.h"
 #include "cli.h"
 #include "console.h"
 
@@ -110,7 +111,10 @@ static void init_line(struct console *c)
 	snprintf(c->last_init, sizeof(c->last_init), "%s", msg);
 	if (c->mode != CONSOLE_APP)
 		return;
-	cli_escape(c->line, esc, sizeof(esc));
+	/* the guest's bytes: escaped as every message is (the app's own
+	 * output is not: it is the app's) */
+	text_escape_fixed(esc, sizeof(esc), c->line, c->len,
+			  TEXT_KEEP_SPACES | TEXT_KEEP_BACKSLASH);
 	fprintf(stderr, "%s\n", esc);
 }
 

@@ -175,7 +175,7 @@ static void run_start(struct run *r)
 	memset(r, 0, sizeof(*r));
 	layout_new();
 	tree_init(&r->t);
-	CHECK(stage_open(&r->st, &r->err) == 0);
+	CHECK(stage_open(&r->st, NULL, &r->err) == 0);
 	CHECK(blobstore_open('d', dir, &r->bs, &r->err) == 0);
 }
 

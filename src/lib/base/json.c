@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "base/json.h"
+#include "base/text.h"
 #include "base/strbuf.h"
 
 /* serde_json starts with remaining_depth = 128 and fails when entering a
@@ -130,20 +131,6 @@ void json_free(struct json_value *v)
 	free(v);
 }
 
-/* Room for one more element in an array of `size`-byte elements: returns
- * the (maybe moved) array, or NULL with base and *alloc untouched. */
-static void *grow(void *base, size_t *alloc, size_t size)
-{
-	size_t n = *alloc ? *alloc * 2 : 4;
-	void *p;
-
-	if (n < *alloc || n > SIZE_MAX / size)
-		return NULL;
-	p = realloc(base, n * size);
-	if (p)
-		*alloc = n;
-	return p;
-}
 
 int json_array_push(struct json_value *arr, struct json_value *item)
 {
@@ -156,14 +143,13 @@ int json_array_push(struct json_value *arr, struct json_value *item)
 		json_free(item);
 		return EK_EINVAL;
 	}
-	if (arr->arr.len == arr->arr.alloc) {
-		p = grow(arr->arr.items, &arr->arr.alloc, sizeof(*arr->arr.items));
-		if (!p) {
-			json_free(item);
-			return EK_ENOMEM;
-		}
-		arr->arr.items = p;
+	p = ek_grow(arr->arr.items, arr->arr.len, &arr->arr.alloc,
+		    sizeof(*arr->arr.items), 4);
+	if (!p) {
+		json_free(item);
+		return EK_ENOMEM;
 	}
+	arr->arr.items = p;
 	arr->arr.items[arr->arr.len++] = item;
 	return 0;
 }
@@ -178,12 +164,11 @@ static int member_take(struct json_value *obj, char *key, size_t klen,
 
 	if (!key || !value)
 		goto nomem;
-	if (obj->obj.len == obj->obj.alloc) {
-		p = grow(obj->obj.members, &obj->obj.alloc, sizeof(*m));
-		if (!p)
-			goto nomem;
-		obj->obj.members = p;
-	}
+	p = ek_grow(obj->obj.members, obj->obj.len, &obj->obj.alloc,
+		    sizeof(*m), 4);
+	if (!p)
+		goto nomem;
+	obj->obj.members = p;
 	m = &obj->obj.members[obj->obj.len++];
 	m->key = key;
 	m->key_len = klen;
@@ -353,41 +338,6 @@ static int parse_literal(struct parser *p, const char *word,
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (avail bytes left), or 0.
- * Restricting the second byte is what rejects overlong forms (E0, F0),
- * UTF-16 surrogates (ED) and code points past U+10FFFF (F4), as Rust's
- * str::from_utf8 does. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t i, n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (avail < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Step over bytes that stand for themselves; stop at '"', '\\' or end.
  * UTF-8 is checked once the string is complete, as serde_json does, so
  * that a broken string reports the same error as there. */
@@ -404,20 +354,6 @@ static int scan_raw(struct parser *p)
 		p->pos++;
 	}
 	return 0;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	while (i < len) {
-		n = utf8_len(u + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static int read_hex4(const struct parser *p, size_t at, unsigned *ret)
@@ -553,7 +489,7 @@ static int parse_string(struct parser *p, char **ret, size_t *len_ret)
 			break;
 		}
 		if (p->s[p->pos] == '"') {
-			if (strbuf_ok(&sb) && !utf8_valid(sb.buf, sb.len))
+			if (strbuf_ok(&sb) && !text_utf8_valid(sb.buf, sb.len))
 				rc = perr(p, p->pos, "invalid unicode code point");
 			p->pos++;
 			break;

@@ -9,29 +9,13 @@
 #include "base/io.h"
 #include "image/layer.h"
 
-int stage_open(struct stage *st, struct ek_error *err)
+int stage_open(struct stage *st, const char *dir, struct ek_error *err)
 {
-	const char *dir = getenv("TMPDIR");
-	int fd;
+	int fd = io_tmpfile(dir ? dir : "/tmp", err);
 
-	if (!dir || !*dir)
-		dir = "/tmp";
 	st->size = 0;
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char *path;
-
-		/* no O_TMPFILE here: create and unlink at once */
-		if (asprintf(&path, "%s/.eifkit-stage-XXXXXX", dir) < 0)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-		free(path);
-	}
 	if (fd < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "temporary file in '%s'",
-				     dir);
+		return fd;
 	if (fd < 3) { /* entries use 0 for "no stage" */
 		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 

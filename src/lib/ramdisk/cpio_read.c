@@ -18,143 +18,22 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
+#include "ramdisk/tree.h"
 
-#define TRAILER "TRAILER!!!"
-#define MAGIC_LEN 6
-#define NFIELDS 13
 
 /* Header field order after the magic (cpio(5), "New ASCII Format"). */
 enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE,
        F_DEVMAJOR, F_DEVMINOR, F_RDEVMAJOR, F_RDEVMINOR, F_NAMESIZE,
        F_CHECK };
 
-static const char *const field_names[NFIELDS] = {
+static const char *const field_names[CPIO_NFIELDS] = {
 	"ino", "mode", "uid", "gid", "nlink", "mtime", "filesize",
 	"devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
 };
 
 /* ---- escaping (shared by listings and error messages) ---- */
-
-/* Length of the valid UTF-8 sequence at s (2 to 4), or 0. Overlong
- * forms, surrogates and code points above U+10FFFF are not valid. */
-static size_t utf8_len(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;      /* overlong */
-	else if (s[0] == 0xed)
-		hi = 0x9f;      /* surrogates */
-	else if (s[0] == 0xf0)
-		lo = 0x90;      /* overlong */
-	else if (s[0] == 0xf4)
-		hi = 0x8f;      /* above U+10FFFF */
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	*cp = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if (i > 1 && (s[i] < 0x80 || s[i] > 0xbf))
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	return n;
-}
-
-/* Code points that terminals act on, or that reorder, break or pad the
- * line invisibly (a no-break space would fake a column): C1 controls
- * (0x9b is CSI on some terminals), spaces other than ASCII's, zero-width
- * characters, bidi marks, embeddings, overrides and isolates, line and
- * paragraph separators, the byte order mark. */
-static bool unsafe_cp(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0xa0) || cp == 0x061c || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
-	       cp == 0x205f || cp == 0x2060 || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x3000 || cp == 0xfeff;
-}
-
-/* Escape the next character of s into out (at most 16 bytes + NUL);
- * returns the number of input bytes used (at least 1). */
-static size_t escape_step(const unsigned char *s, size_t len, char out[17])
-{
-	static const char cesc[] = "abtnvfr"; /* for bytes 7 to 13 */
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] == '\\') {
-		snprintf(out, 17, "\\\\");
-		return 1;
-	}
-	if (s[0] > ' ' && s[0] < 0x7f) {
-		snprintf(out, 17, "%c", s[0]);
-		return 1;
-	}
-	if (s[0] >= 7 && s[0] <= 13) {
-		snprintf(out, 17, "\\%c", cesc[s[0] - 7]);
-		return 1;
-	}
-	n = s[0] >= 0x80 ? utf8_len(s, len, &cp) : 0;
-	if (n == 0) {
-		snprintf(out, 17, "\\x%02x", s[0]);
-		return 1;
-	}
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		size_t o = strlen(out);
-
-		if (unsafe_cp(cp))
-			snprintf(out + o, 17 - o, "\\x%02x", s[i]);
-		else
-			snprintf(out + o, 17 - o, "%c", s[i]);
-	}
-	return n;
-}
-
-void cpio_escape(struct strbuf *sb, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char piece[17];
-
-	while (len > 0) {
-		size_t used = escape_step(p, len, piece);
-
-		strbuf_addstr(sb, piece);
-		p += used;
-		len -= used;
-	}
-}
-
-/* The same into a fixed buffer for messages: cut with "..." if long. */
-static void escape_fixed(char *out, size_t cap, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-	char piece[17];
-
-	out[0] = '\0';
-	while (len > 0) {
-		size_t used = escape_step(p, len, piece), n = strlen(piece);
-
-		if (o + n + 4 > cap) {
-			snprintf(out + o, cap - o, "...");
-			return;
-		}
-		memcpy(out + o, piece, n + 1);
-		o += n;
-		p += used;
-		len -= used;
-	}
-}
 
 /* ---- small helpers ---- */
 
@@ -337,14 +216,15 @@ static int check_magic(const struct cpio_reader *r, const uint8_t *h,
 {
 	char shown[64];
 
-	if (!memcmp(h, "070701", MAGIC_LEN) || !memcmp(h, "070702", MAGIC_LEN)) {
+	if (!memcmp(h, CPIO_MAGIC, CPIO_MAGIC_LEN) ||
+	    !memcmp(h, CPIO_MAGIC_CRC, CPIO_MAGIC_LEN)) {
 		e->csum = h[5] == '2';
 		return 0;
 	}
-	if (!memcmp(h, "070707", MAGIC_LEN))
+	if (!memcmp(h, "070707", CPIO_MAGIC_LEN))
 		return bad(r, err, off, "old portable cpio format (070707); the "
 			   "kernel reads only newc (cpio -H newc)");
-	escape_fixed(shown, sizeof(shown), (const char *)h, MAGIC_LEN);
+	text_escape_fixed(shown, sizeof(shown), (const char *)h, CPIO_MAGIC_LEN, 0);
 	return bad(r, err, off, "bad magic \"%s\" (a newc header starts with "
 		   "070701 or 070702)", shown);
 }
@@ -354,19 +234,19 @@ static int parse_header(const struct cpio_reader *r, const uint8_t *h,
 			uint64_t off, struct cpio_entry *e,
 			uint32_t *namesize_ret, struct ek_error *err)
 {
-	uint32_t v[NFIELDS];
+	uint32_t v[CPIO_NFIELDS];
 	int ret = check_magic(r, h, off, e, err);
 
 	if (ret)
 		return ret;
-	for (int i = 0; i < NFIELDS; i++) {
-		const uint8_t *p = h + MAGIC_LEN + 8 * i;
+	for (int i = 0; i < CPIO_NFIELDS; i++) {
+		const uint8_t *p = h + CPIO_MAGIC_LEN + 8 * i;
 		char shown[64];
 
 		if (hex8(p, &v[i]))
 			continue;
-		escape_fixed(shown, sizeof(shown), (const char *)p, 8);
-		return bad(r, err, off + MAGIC_LEN + 8 * (uint64_t)i,
+		text_escape_fixed(shown, sizeof(shown), (const char *)p, 8, 0);
+		return bad(r, err, off + CPIO_MAGIC_LEN + 8 * (uint64_t)i,
 			   "%s field \"%s\" is not 8 hex digits", field_names[i],
 			   shown);
 	}
@@ -438,17 +318,17 @@ static int check_type(const struct cpio_reader *r, const struct cpio_entry *e,
 	const char *word = type_word(e->mode);
 	char shown[128];
 
-	if (e->name_len == strlen(TRAILER) &&
-	    !memcmp(e->name, TRAILER, e->name_len)) {
+	if (e->name_len == strlen(CPIO_TRAILER) &&
+	    !memcmp(e->name, CPIO_TRAILER, e->name_len)) {
 		if (e->filesize)
 			return bad(r, err, e->hdr_offset, "%s with %u bytes of "
-				   "data", TRAILER, e->filesize);
+				   "data", CPIO_TRAILER, e->filesize);
 		return 2;
 	}
 	if (t == CPIO_IFREG || (t == CPIO_IFLNK && e->filesize <= CPIO_LINK_MAX) ||
 	    (word && e->filesize == 0))
 		return 0;
-	escape_fixed(shown, sizeof(shown), e->name, e->name_len);
+	text_escape_fixed(shown, sizeof(shown), e->name, e->name_len, 0);
 	if (t == CPIO_IFLNK)
 		return bad(r, err, e->hdr_offset, "'%s': symlink target of %u "
 			   "bytes (the kernel skips over %d)", shown,
@@ -498,7 +378,7 @@ static int verify_sum(struct cpio_reader *r, const struct cpio_entry *e,
 	if (sum != e->check) {
 		char shown[128];
 
-		escape_fixed(shown, sizeof(shown), e->name, e->name_len);
+		text_escape_fixed(shown, sizeof(shown), e->name, e->name_len, 0);
 		return bad(r, err, e->hdr_offset, "'%s': data checksum "
 			   "0x%08x, the header says 0x%08x", shown, sum,
 			   e->check);
@@ -631,4 +511,105 @@ int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 	if (ret < 0)
 		r->failed = ret;
 	return ret;
+}
+
+/* (archive, ino) of a hard-link member and the entry that has its data */
+struct link_data {
+	unsigned archive;
+	uint32_t ino;
+	uint64_t off, size;
+};
+
+static int tree_type(uint32_t mode, enum tree_type *type)
+{
+	switch (mode & CPIO_IFMT) {
+	case CPIO_IFREG: *type = TREE_REG; return 0;
+	case CPIO_IFDIR: *type = TREE_DIR; return 0;
+	case CPIO_IFLNK: *type = TREE_LNK; return 0;
+	case CPIO_IFCHR: *type = TREE_CHR; return 0;
+	case CPIO_IFBLK: *type = TREE_BLK; return 0;
+	case CPIO_IFIFO: *type = TREE_FIFO; return 0;
+	default: return -1; /* sockets: the kernel makes them, nothing runs them */
+	}
+}
+
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err)
+{
+	struct cpio_reader *r = malloc(sizeof(*r));
+	struct cpio_entry *e = malloc(sizeof(*e));
+	struct link_data *ld = NULL;
+	size_t nld = 0, ald = 0;
+	size_t first = t->n;
+	int ret = r && e ? cpio_reader_init(r, fd, off, len, name, err)
+			 : ek_fail(err, EK_ENOMEM, "out of memory");
+
+	if (ret == 0)
+		r->what = what;
+	while (ret == 0 && (ret = cpio_reader_next(r, e, err)) == 1) {
+		struct tree_entry te;
+
+		ret = 0;
+		memset(&te, 0, sizeof(te));
+		if (!strcmp(e->name, ".") || tree_type(e->mode, &te.type))
+			continue;
+		if (tree_path_normalise(e->name, &te.path, err)) {
+			ret = -1;
+			break;
+		}
+		te.mode = e->mode & 07777;
+		te.uid = e->uid;
+		te.gid = e->gid;
+		te.mtime = e->mtime;
+		te.rdev_major = e->rdevmajor;
+		te.rdev_minor = e->rdevminor;
+		if (te.type == TREE_LNK && !(te.link = strdup(e->link)))
+			ret = ek_fail(err, EK_ENOMEM, "out of memory");
+		if (te.type == TREE_REG) {
+			te.size = e->filesize;
+			te.stage_fd = fd;
+			te.stage_off = e->data_offset;
+			/* the inode, to find the data of a hard link later */
+			te.link_group = e->nlink > 1 ? e->ino : 0;
+			if (ret == 0 && e->nlink > 1 && e->filesize) {
+				struct link_data *n = ek_grow(ld, nld, &ald,
+							      sizeof(*n), 16);
+
+				if (!n) {
+					ret = ek_fail(err, EK_ENOMEM, "out of memory");
+					break;
+				}
+				ld = n;
+				ld[nld++] = (struct link_data){ e->archive, e->ino,
+					e->data_offset, e->filesize };
+			}
+		}
+		if (ret == 0)
+			ret = tree_add(t, &te, err);
+		if (ret) {
+			free(te.path);
+			free(te.link);
+		}
+	}
+	if (ret == 0 && compressed)
+		*compressed = r->compressed;
+	/* hard-link members without data share the data of the one with it
+	 * (same inode number: the archive is one cpio, trailers aside) */
+	for (size_t i = first; ret == 0 && i < t->n; i++) {
+		struct tree_entry *te = &t->e[i];
+
+		if (te->type != TREE_REG || !te->link_group)
+			continue;
+		for (size_t k = 0; te->size == 0 && k < nld; k++)
+			if (ld[k].ino == te->link_group) {
+				te->stage_off = ld[k].off;
+				te->size = ld[k].size;
+			}
+		te->link_group = 0;
+	}
+	free(ld);
+	free(r);
+	free(e);
+	return ret < 0 ? ret : 0;
 }

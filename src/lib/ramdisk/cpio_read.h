@@ -38,23 +38,11 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "ramdisk/newc.h"
 
 struct strbuf;
 
-#define CPIO_HDR_LEN 110       /* 6-byte magic + 13 fields of 8 hex digits */
-#define CPIO_NAME_MAX 4096     /* namesize, NUL included: the kernel's PATH_MAX */
-#define CPIO_LINK_MAX 4096     /* symlink filesize: the kernel skips longer */
 #define CPIO_BUF_SIZE 65536
-
-/* File type bits of the mode field (cpio(5); POSIX <cpio.h> C_IS*). */
-#define CPIO_IFMT   0170000
-#define CPIO_IFSOCK 0140000
-#define CPIO_IFLNK  0120000
-#define CPIO_IFREG  0100000
-#define CPIO_IFBLK  0060000
-#define CPIO_IFDIR  0040000
-#define CPIO_IFCHR  0020000
-#define CPIO_IFIFO  0010000
 
 struct cpio_entry {
 	char name[CPIO_NAME_MAX];     /* NUL-terminated */
@@ -102,6 +90,18 @@ int cpio_reader_init(struct cpio_reader *r, int fd, uint64_t off,
 int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 		     struct ek_error *err);
 
+struct tree;
+/* Add the entries of the archive at [off, off + len) of fd to t, as the
+ * kernel would unpack them: a later entry replaces an earlier one of the
+ * same path, hard-link members share the data one of them carries. A
+ * regular file's content stays in fd (stage_fd, stage_off): fd must stay
+ * open, and be above 0, while t is used. "." and the trailer are not
+ * entries. A compressed tail is not read: *compressed names it (or is
+ * NULL). The caller finishes t (tree_finish). */
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err);
+
 /* The kernel's name for compressed data starting with p (it looks at two
  * bytes: lib/decompress.c), or NULL. */
 const char *cpio_compression(const uint8_t *p, size_t len);
@@ -110,13 +110,5 @@ const char *cpio_compression(const uint8_t *p, size_t len);
  * (setuid 's'/'S', sticky 't'/'T'; '?' for an unknown type). */
 void cpio_mode_string(uint32_t mode, char out[11]);
 
-/* Append bytes for a terminal, reversibly and with no space or control
- * byte left, so that a hostile name can neither run terminal escapes nor
- * fake a column: printable ASCII and valid UTF-8 as is; '\\' as "\\\\";
- * \a \b \t \n \v \f \r as C escapes; as \xHH per byte: space, other
- * control bytes, DEL, C1 controls, Unicode spaces, zero-width and bidi
- * characters, line and paragraph separators, BOM, and bytes that are not
- * valid UTF-8 (overlong, surrogates, > U+10FFFF, cut short). */
-void cpio_escape(struct strbuf *sb, const char *s, size_t len);
 
 #endif

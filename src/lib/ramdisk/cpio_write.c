@@ -7,8 +7,8 @@
 
 #include "base/io.h"
 #include "ramdisk/cpio_write.h"
+#include "ramdisk/newc.h"
 
-#define HDR_LEN 110
 #define SHOW_MAX 256 /* a member's name in a message */
 
 enum phase { P_HEADER, P_DATA, P_PAD, P_TRAILER, P_END_PAD, P_DONE };
@@ -34,6 +34,7 @@ struct cpio_writer {
 	const uint8_t *mem;
 	uint64_t data_len, data_pos;
 	const char *data_name;
+	bool walk;               /* tree_open_beneath without openat2 */
 	struct link_state *links;
 	uint32_t groups;
 	char scratch[SHOW_MAX];    /* for a message */
@@ -77,7 +78,7 @@ static int check_member(const struct cpio_member *m, struct ek_error *err)
 		return ek_fail(err, EK_ELIMIT, "'%s': a name of %zu bytes, longer "
 			       "than the %d bytes newc and the kernel take", name,
 			       len, TREE_PATH_MAX);
-	if (!*m->prefix && !strcmp(e->path, "TRAILER!!!"))
+	if (!*m->prefix && !strcmp(e->path, CPIO_TRAILER))
 		return ek_fail(err, EK_EFORMAT, "'TRAILER!!!': a member with "
 			       "this name would end the archive");
 	if (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX)
@@ -158,7 +159,7 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 {
 	size_t plen = strlen(prefix), nlen = strlen(name);
 	size_t namesize = plen + nlen + 1;
-	size_t total = HDR_LEN + namesize + pad4(HDR_LEN + namesize);
+	size_t total = CPIO_HDR_LEN + namesize + pad4(CPIO_HDR_LEN + namesize);
 	int64_t mtime = e ? e->mtime : 0;
 
 	/* checked by check_member: kept here so no header can be wrong */
@@ -174,8 +175,8 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 		w->hdr = p;
 		w->hdr_alloc = total;
 	}
-	snprintf((char *)w->hdr, HDR_LEN + 1,
-		 "070701"                      /* magic */
+	snprintf((char *)w->hdr, CPIO_HDR_LEN + 1,
+		 CPIO_MAGIC                    /* magic */
 		 "%08x%08x%08x%08x%08x"        /* ino mode uid gid nlink */
 		 "%08x%08x"                    /* mtime filesize */
 		 "%08x%08x%08x%08x"            /* devmajor devminor rdevmajor rdevminor */
@@ -184,24 +185,30 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 		 (uint32_t)mtime, (uint32_t)filesize, 3u, 1u,
 		 e ? e->rdev_major : 0, e ? e->rdev_minor : 0,
 		 (uint32_t)namesize, 0u);
-	memcpy(w->hdr + HDR_LEN, prefix, plen);
-	memcpy(w->hdr + HDR_LEN + plen, name, nlen);
-	memset(w->hdr + HDR_LEN + plen + nlen, 0, total - HDR_LEN - plen - nlen);
+	memcpy(w->hdr + CPIO_HDR_LEN, prefix, plen);
+	memcpy(w->hdr + CPIO_HDR_LEN + plen, name, nlen);
+	memset(w->hdr + CPIO_HDR_LEN + plen + nlen, 0, total - CPIO_HDR_LEN - plen - nlen);
 	w->hdr_len = total;
 	w->hdr_pos = 0;
 	return 0;
 }
 
-/* Open a file of the host, which must still be the regular file of the
- * size the scan saw. O_NONBLOCK: a FIFO put in its place must not block
- * the open. */
+/* Open a file of the host beneath the folder the scan held, so that no
+ * folder renamed since (and replaced by a symlink) can lead elsewhere. It
+ * must still be the regular file (device, inode) of the size the scan
+ * saw. O_NONBLOCK: a FIFO put in its place must not block the open. */
 static int open_src(struct cpio_writer *w, const struct tree_entry *e,
 		    struct ek_error *err)
 {
 	struct stat st;
 
 	w->fd_owned = 1;
-	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	w->fd = tree_open_beneath(e->src_dir, e->src + e->src_rel,
+				  O_RDONLY | O_CLOEXEC | O_NONBLOCK, &w->walk);
+	if (w->fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned "
+			       "(a symlink or a non-folder is on its path now)",
+			       e->src);
 	if (w->fd < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
 	if (fstat(w->fd, &st) < 0)
@@ -209,6 +216,10 @@ static int open_src(struct cpio_writer *w, const struct tree_entry *e,
 	if (!S_ISREG(st.st_mode))
 		return ek_fail(err, EK_EIO, "'%s': not a regular file any more "
 			       "(it changed after it was scanned)", e->src);
+	if ((uint64_t)st.st_dev != e->src_dev ||
+	    (uint64_t)st.st_ino != e->src_ino)
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned "
+			       "(another file is there now)", e->src);
 	if ((uint64_t)st.st_size != e->size)
 		return ek_fail(err, EK_EIO, "'%s': changed size after it was "
 			       "scanned (%llu bytes, now %llu)", e->src,
@@ -373,7 +384,7 @@ static int step(struct cpio_writer *w, uint8_t *buf, size_t cap, size_t *got,
 		break;
 	case P_TRAILER:
 		if (w->hdr_pos == w->hdr_len && w->hdr_len == 0) {
-			ret = set_header(w, "", "TRAILER!!!", w->ino++, 0, NULL, 1,
+			ret = set_header(w, "", CPIO_TRAILER, w->ino++, 0, NULL, 1,
 					 0, err);
 			if (ret)
 				return ret;
