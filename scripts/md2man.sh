@@ -1,0 +1,61 @@
+#!/bin/sh
+# usage: scripts/md2man.sh EIFKIT VERSION SRC.md OUT.1
+# One source of truth for the man pages: docs/eifkit-COMMAND.md becomes
+# eifkit-COMMAND(1) and docs/eifkit.md the overview eifkit(1), through
+# go-md2man. The NAME line and the overview's command list come from the
+# command table (EIFKIT --help), so no summary is written twice.
+#
+# The markdown is adapted first: its "# eifkit CMD" title becomes the
+# NAME section, "## Section" the man page's SECTION and "### Sub" a
+# subsection. The date is SOURCE_DATE_EPOCH's month (none when unset):
+# never the clock, so that two builds give the same page.
+set -e
+eifkit=$1 version=$2 src=$3 out=$4
+base=$(basename "$src" .md)
+cmd=${base#eifkit}
+cmd=${cmd#-}
+commands=$("$eifkit" --help | awk '/^commands:/ { on = 1; next }
+	on && /^  [a-z]/ { print } on && /^$/ { exit }')
+
+if [ -n "$cmd" ]; then
+	summary=$(printf '%s\n' "$commands" |
+		awk -v c="$cmd" '$1 == c { $1 = ""; sub(/^ +/, ""); print }')
+	if [ -z "$summary" ]; then
+		echo "md2man: $src: '$cmd' is not in '$eifkit --help'" >&2
+		exit 1
+	fi
+else
+	summary="build and inspect AWS Nitro Enclave image files (EIF)"
+fi
+date=""
+if [ -n "$SOURCE_DATE_EPOCH" ]; then
+	date=$(LC_ALL=C date -u -d "@$SOURCE_DATE_EPOCH" '+%B %Y')
+fi
+title=$(printf '%s' "$base" | tr '[:lower:]' '[:upper:]')
+
+tmp="$out.md"
+{
+	printf '%% %s 1 "%s" "eifkit %s" "eifkit manual"\n\n' \
+		"$title" "$date" "$version"
+	printf '# NAME\n\n%s \\- %s\n\n' "$base" "$summary"
+	COMMANDS=$commands awk '
+	NR == 1 && /^# / { next }
+	/^<!-- commands -->$/ {
+		n = split(ENVIRON["COMMANDS"], line, "\n")
+		for (i = 1; i <= n; i++) {
+			c = line[i]; sub(/^ +/, "", c)
+			name = c; sub(/ .*/, "", name)
+			text = c; sub(/^[^ ]+ +/, "", text)
+			printf "- **%s**: %s; see **eifkit-%s**(1).\n", name, text, name
+		}
+		next
+	}
+	/^## / { sub(/^## /, ""); print "# " toupper($0); next }
+	/^### / { sub(/^### /, ""); print "## " $0; next }
+	{ print }' "$src"
+	if [ -n "$cmd" ]; then
+		printf '\n# SEE ALSO\n\n**eifkit**(1)\n'
+	fi
+} >"$tmp"
+go-md2man -in "$tmp" -out "$out"
+rm -f "$tmp"
