@@ -24,7 +24,10 @@ static const char help[] =
 	"\"PCR2\"[, \"PCR8\"]}, the form --pcrs writes and verify --pcrs reads.\n"
 	"--signing-certificate: print {\"PCR8\": ...}, the PCR8 an EIF signed with\n"
 	"this certificate has. --input: print {\"PCR\": ...}, SHA384 of 48 zero\n"
-	"bytes and SHA384(FILE), as nitro-cli pcr --input does.\n";
+	"bytes and SHA384(FILE), as nitro-cli pcr --input does.\n"
+	"\n"
+	"  --json       accepted and changes nothing: the output is JSON\n"
+	"  -h, --help   this help\n";
 
 static int print_one(const char *key, const uint8_t pcr[PCR_LEN])
 {
@@ -100,6 +103,7 @@ int cmd_pcr(int argc, char **argv)
 	static const struct option options[] = {
 		{ "signing-certificate", required_argument, NULL, 'c' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' }, /* the output is JSON */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,6 +119,8 @@ int cmd_pcr(int argc, char **argv)
 			cert = optarg;
 		else if (c == 'i')
 			input = optarg;
+		else if (c == 'j')
+			continue;
 		else
 			return option_error("pcr", usage, c, argv);
 	}
