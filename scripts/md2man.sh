@@ -7,7 +7,7 @@
 #
 # The markdown is adapted first: its "# eifkit CMD" title becomes the
 # NAME section, "## Section" the man page's SECTION and "### Sub" a
-# subsection. The date is SOURCE_DATE_EPOCH's month (none when unset):
+# subsection, and a table a list. The date is SOURCE_DATE_EPOCH's month (none when unset):
 # never the clock, so that two builds give the same page.
 set -e
 eifkit=$1 version=$2 src=$3 out=$4
@@ -50,6 +50,28 @@ tmp="$out.md"
 		}
 		next
 	}
+	# Tables: as a list, one item a row (tbl cannot wrap a long code
+	# cell, and a page must fit 80 columns): "- A: B" for two columns,
+	# "- A; H2: B; H3: C" for more, H the header cells.
+	function cells(s, out,    n, i) {
+		gsub(/\\\|/, "\001", s)
+		sub(/^ *\| */, "", s); sub(/ *\| *$/, "", s)
+		n = split(s, out, / *\| */)
+		for (i = 1; i <= n; i++)
+			gsub(/\001/, "|", out[i])
+		return n
+	}
+	/^\|/ && !table { table = 1; ncol = cells($0, head); next }
+	table == 1 && /^\|[-:| ]+$/ { table = 2; next }
+	table == 2 && /^\|/ {
+		cells($0, cell)
+		row = "- " cell[1]
+		for (i = 2; i <= ncol; i++)
+			row = row (ncol == 2 ? ": " : "; " head[i] ": ") cell[i]
+		print row
+		next
+	}
+	table { table = 0 }
 	/^## / { sub(/^## /, ""); print "# " toupper($0); next }
 	/^### / { sub(/^### /, ""); print "## " $0; next }
 	{ print }' "$src"
