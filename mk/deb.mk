@@ -57,7 +57,9 @@ repro-bin: $(B)/eifkit
 	@sh scripts/check-repro-bin.sh $(B)/eifkit $(B)/repro-bin \
 	  "$(CFLAGS)" "$(EXTRA_CFLAGS)"
 
-check-deb: deb repro-bin
+# The tests compare the package's inits with those `make init` built.
+check-deb: deb repro-bin init
 	@sh scripts/build-deb.sh $(B)/deb-repro/second/folder-with-a-longer-name \
 	  $(B)/deb
-	@EIFKIT_DEB=$(CURDIR)/$(DEB_FILE) sh scripts/run-pytest.sh tests/deb
+	@EIFKIT_DEB=$(CURDIR)/$(DEB_FILE) EIFKIT_BUILD=$(CURDIR)/$(B) \
+	  sh scripts/run-pytest.sh tests/deb
