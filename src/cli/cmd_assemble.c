@@ -9,6 +9,7 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
@@ -47,11 +48,13 @@ static const char help[] =
 	"  --signing-certificate FILE sign with this PEM certificate ...\n"
 	"  --private-key FILE         ... and this PEM EC key (P-256/384/521)\n"
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 enum { O_KERNEL = 256, O_CMDLINE, O_CMDLINE_FILE, O_RAMDISK, O_ARCH, O_NAME,
        O_VERSION, O_METADATA, O_BUILD_TIME, O_BUILD_TOOL, O_BUILD_TOOL_VER,
-       O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS };
+       O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS, O_QUIET };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -73,6 +76,7 @@ static const struct option options[] = {
 	{ "signing-certificate", required_argument, NULL, O_CERT },
 	{ "private-key", required_argument, NULL, O_KEY },
 	{ "pcrs", required_argument, NULL, O_PCRS },
+	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -85,6 +89,7 @@ struct args {
 	unsigned nramdisk;
 	const char *cert, *key, *pcrs, *metadata, *kconfig;
 	struct eif_identity id;
+	bool quiet;
 };
 
 static int parse(int argc, char **argv, struct args *a)
@@ -120,6 +125,7 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("assemble", usage, c, argv);
 		}
@@ -239,6 +245,7 @@ static int assemble(struct args *a, struct ek_error *err)
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
 	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
+	struct progress pr;
 	char time_buf[40], *os = NULL, *kver = NULL;
 	int ret;
 
@@ -262,7 +269,10 @@ static int assemble(struct args *a, struct ek_error *err)
 	if ((ret = open_inputs(a, &in, &cmdline, &meta, err)))
 		goto out;
 	wo.signer = signer;
+	progress_start(&pr, "assemble", a->quiet,
+		       progress_total(in.sec, in.nsec, 0), &wo);
 	ret = eif_write(out.eif.fd, a->output, in.sec, in.nsec, &wo, &res, err);
+	progress_end(&pr);
 	if (ret == 0)
 		ret = cli_out_finish(&out, &res, err);
 out:

@@ -11,6 +11,7 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
@@ -68,6 +69,8 @@ static const char help[] =
 	"  --metadata FILE            custom metadata JSON\n"
 	"  --signing-certificate FILE, --private-key FILE   sign\n"
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 static const char default_cmdline_x86[] =
@@ -78,7 +81,7 @@ static const char default_cmdline_arm[] =
 	"root=/dev/ram0";
 
 enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
-       O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS };
+       O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS, O_QUIET };
 
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
@@ -86,6 +89,7 @@ struct args {
 	struct eif_identity id;
 	struct treeopts tree;
 	char *owned[5]; /* paths made from --blobs */
+	bool quiet;
 	char *cmdline_buf;
 };
 
@@ -107,6 +111,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "signing-certificate", required_argument, NULL, O_CERT },
 		{ "private-key", required_argument, NULL, O_KEY },
 		{ "pcrs", required_argument, NULL, O_PCRS },
+		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "help", no_argument, NULL, 'h' },
 		TREEOPTS_LONG,
 		{ NULL, 0, NULL, 0 },
@@ -138,6 +143,7 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("build", usage, c, argv);
 		}
@@ -345,10 +351,23 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	return 0;
 }
 
+/* About the bytes of a ramdisk, for the progress line: headers, names
+ * and data (padding and the trailer aside). */
+static uint64_t ramdisk_estimate(const struct ramdisk *rd)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < rd->n; i++)
+		t += 110 + strlen(rd->members[i].prefix) +
+		     strlen(rd->members[i].e->path) + 1 + rd->members[i].e->size;
+	return t;
+}
+
 static int build(struct args *a, struct ek_error *err)
 {
 	struct job j;
 	struct eif_write_result res;
+	struct progress pr;
 	int r;
 
 	memset(&j, 0, sizeof(j));
@@ -356,8 +375,13 @@ static int build(struct args *a, struct ek_error *err)
 	j.out.eif.fd = j.out.pcrs.fd = -1;
 	strbuf_init(&j.meta);
 	r = prepare(a, &j, err);
-	if (r == 0)
+	if (r == 0) {
+		progress_start(&pr, "build", a->quiet, progress_total(j.sec, 5,
+			       ramdisk_estimate(&j.sys) + ramdisk_estimate(&j.user)),
+			       &j.wo);
 		r = eif_write(j.out.eif.fd, a->output, j.sec, 5, &j.wo, &res, err);
+		progress_end(&pr);
+	}
 	if (r == 0)
 		r = cli_out_finish(&j.out, &res, err);
 	cli_out_abort(&j.out);
