@@ -6,8 +6,9 @@
 # packages to OUTDIR.
 #
 # With COMPARE_DIR, this is the reproducibility check: the copy is made
-# now (other file mtimes), in another folder of another depth, built with
-# another umask, time zone and locale, and every package must have the
+# with the files' mtimes set to now, in another folder of another depth,
+# built with another umask, time zone and locale and the clock three days
+# ahead (faketime), and every package must have the
 # same bytes as the one of the same name in COMPARE_DIR. SOURCE_DATE_EPOCH
 # comes from debian/changelog, as dpkg-buildpackage sets it.
 set -e
@@ -24,17 +25,25 @@ mkdir -p "$src"
 tar -C "$top" --exclude=./.git --exclude=./build --exclude='./build-*' \
 	--exclude=./debian/eifkit --exclude=./debian/.debhelper \
 	--exclude=./debian/files --exclude='./debian/*.substvars' \
-	--exclude='./debian/*debhelper*' -cf - . | tar -C "$src" -xf -
+	--exclude='./debian/*debhelper*' -cf - . |
+	if [ -n "$compare" ]; then
+		tar -C "$src" -m -xf - # the files' mtimes: now
+	else
+		tar -C "$src" -xf -
+	fi
+clock=""
 if [ -n "$compare" ]; then
 	umask 077
 	export TZ=Pacific/Kiritimati LC_ALL=C.UTF-8
+	# and the clock three days ahead (faketime is in check.list)
+	clock="faketime +3days"
 else
 	umask 022
 	export TZ=UTC LC_ALL=C
 fi
 log="$out/build.log"
 if ! (cd "$src" && DEB_BUILD_OPTIONS="parallel=2 ${DEB_BUILD_OPTIONS:-}" \
-	dpkg-buildpackage -us -uc -b) >"$log" 2>&1; then
+	$clock dpkg-buildpackage -us -uc -b) >"$log" 2>&1; then
 	tail -n 40 "$log" >&2
 	echo "build-deb: dpkg-buildpackage failed; the log is $log" >&2
 	exit 1
@@ -62,5 +71,5 @@ for f in "$out"/*.deb "$out"/*.ddeb; do
 	n=$((n + 1))
 done
 [ "$n" -gt 0 ] || { echo "build-deb: no package built in $out" >&2; exit 1; }
-echo "build-deb: $n package(s) built again in another folder, at another time: same bytes"
+echo "build-deb: $n package(s) built again in another folder, three days later: same bytes"
 rm -rf "$out"
