@@ -3,11 +3,13 @@
 #include "base/internal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "base/io.h"
 #include "base/text.h"
 #include "cli.h"
 #include "eif/eif.h"
+#include "eif/kernel.h"
 #include "eif/metadata.h"
 
 const char *cli_base_name(const char *path)
@@ -52,9 +54,35 @@ static int check_identity(const struct eif_identity *id, struct ek_error *err)
 	return 0;
 }
 
+int cli_kernel_open(const char *cmd, const char *path, bool arm64, bool check,
+		    bool format_ok, struct kernel_info *ki, uint64_t *size,
+		    struct ek_error *err)
+{
+	bool compressed = false;
+	int r, fd = io_open_input(path, 0, size, err);
+
+	memset(ki, 0, sizeof(*ki));
+	if (fd < 0 || !check)
+		return fd;
+	r = kernel_inspect(fd, *size, path, ki, err);
+	if (r == 0)
+		r = kernel_check(ki, arm64, path, &compressed, err);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	if (compressed && !format_ok)
+		cli_warn(cmd, "'%s': %s; AWS's aarch64 kernel is an uncompressed "
+			 "Image and Nitro may boot nothing else "
+			 "(--kernel-format-ok to go on quietly)", path,
+			 kernel_format_name(ki->format));
+	return fd;
+}
+
 int cli_fill_identity(struct eif_identity *id, const char *default_name,
-		      const char *kconfig, char *time_buf, size_t time_size,
-		      char **os, char **kver, struct ek_error *err)
+		      const char *kconfig, const struct kernel_info *ki,
+		      char *time_buf, size_t time_size, char **os, char **kver,
+		      struct ek_error *err)
 {
 	int ret;
 
@@ -62,6 +90,10 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		ret = metadata_kernel_config(kconfig, os, kver, err);
 		if (ret)
 			return ret;
+		if (ki && !kernel_config_matches(ki, *kver))
+			return ek_fail(err, EK_EINVAL, "'%s': the config of "
+				       "Linux %s, but the kernel is %s", kconfig,
+				       *kver, ki->version);
 		if (!id->operating_system)
 			id->operating_system = *os;
 		if (!id->kernel_version)
@@ -90,6 +122,8 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		id->build_tool_version = EIFKIT_VERSION;
 	if (!id->operating_system)
 		id->operating_system = "OS";
+	if (!id->kernel_version && ki && ki->release[0])
+		id->kernel_version = ki->release;
 	if (!id->kernel_version)
 		id->kernel_version = "kernel";
 	return check_identity(id, err);

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from conftest import VECTORS, eifkit_path, run
+from conftest import fake_kernel, VECTORS, eifkit_path, run
 from test_ramdisk_system import GOLDEN
 
 A = VECTORS / "a-one-ramdisk"
@@ -27,7 +27,7 @@ S = VECTORS / "f-signed-p384"
 @pytest.fixture
 def w(tmp_path):
     """A small work folder: kernel, rootfs, env file, keys, an EIF."""
-    (tmp_path / "kernel").write_bytes(os.urandom(4000))
+    (tmp_path / "kernel").write_bytes(fake_kernel(size=4000))
     (tmp_path / "rootfs" / "bin").mkdir(parents=True)
     (tmp_path / "rootfs" / "bin" / "app").write_bytes(b"#!/bin/sh\n")
     (tmp_path / "env").write_text("A=1\n")

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import VECTORS, eifkit_path, run
+from conftest import VECTORS, eifkit_path, fake_kernel, run
 
 S = VECTORS / "f-signed-p256"
 ERASE = b"\r\x1b[K"
@@ -47,16 +47,23 @@ def big(tmp_path_factory):
     return f
 
 
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    f = tmp_path_factory.mktemp("kernel") / "bzImage"
+    f.write_bytes(fake_kernel(fill=bytes(8192)))
+    return f
+
+
 NOW = {"EIFKIT_PROGRESS_AFTER": "0"}
 
 
-def assemble_args(big, out, *extra):
-    return ["assemble", "--kernel", S / "kernel", "--cmdline", "x",
+def assemble_args(kernel, big, out, *extra):
+    return ["assemble", "--kernel", kernel, "--cmdline", "x",
             "--ramdisk", big, "-o", out, *extra]
 
 
-def test_assemble_on_a_terminal(big, tmp_path):
-    code, out, tty = on_pty(assemble_args(big, tmp_path / "a.eif"), NOW)
+def test_assemble_on_a_terminal(kernel, big, tmp_path):
+    code, out, tty = on_pty(assemble_args(kernel, big, tmp_path / "a.eif"), NOW)
     assert code == 0, tty
     # each line erases the one before; the last erase leaves nothing
     assert tty.startswith(ERASE + b"eifkit assemble: ") and tty.endswith(ERASE)
@@ -67,32 +74,32 @@ def test_assemble_on_a_terminal(big, tmp_path):
                for x in lines), lines
     assert all(b"\n" not in x for x in lines)
     # the same bytes and the same stdout without a terminal
-    plain = run(*assemble_args(big, tmp_path / "b.eif"), env=NOW)
+    plain = run(*assemble_args(kernel, big, tmp_path / "b.eif"), env=NOW)
     assert plain.code == 0 and plain.err == b"", plain
     assert plain.out == out
     assert (tmp_path / "a.eif").read_bytes() == (tmp_path / "b.eif").read_bytes()
     assert total == (tmp_path / "b.eif").stat().st_size
 
 
-def test_quiet_and_not_a_terminal(big, tmp_path):
-    code, _, tty = on_pty(assemble_args(big, tmp_path / "a.eif", "--quiet"), NOW)
+def test_quiet_and_not_a_terminal(kernel, big, tmp_path):
+    code, _, tty = on_pty(assemble_args(kernel, big, tmp_path / "a.eif", "--quiet"), NOW)
     assert (code, tty) == (0, b"")
-    r = run(*assemble_args(big, tmp_path / "b.eif"), env=NOW)
+    r = run(*assemble_args(kernel, big, tmp_path / "b.eif"), env=NOW)
     assert r.code == 0 and r.err == b""
 
 
-def test_short_work_shows_nothing(tmp_path):
+def test_short_work_shows_nothing(kernel, tmp_path):
     """By default the line waits a second: a small file shows none."""
-    code, _, tty = on_pty(["assemble", "--kernel", S / "kernel", "--cmdline",
+    code, _, tty = on_pty(["assemble", "--kernel", kernel, "--cmdline",
                            "x", "--ramdisk", S / "ramdisk0", "-o", tmp_path / "a.eif"])
     assert (code, tty) == (0, b"")
 
 
-def test_pipe_has_no_total(big, tmp_path):
+def test_pipe_has_no_total(kernel, big, tmp_path):
     # a pipe on stdin: bytes and speed, no "of" or estimate
     master, slave = pty.openpty()
     with open(big, "rb") as f:
-        p = subprocess.Popen([eifkit_path(), "assemble", "--kernel", S / "kernel",
+        p = subprocess.Popen([eifkit_path(), "assemble", "--kernel", kernel,
                               "--cmdline", "x", "--ramdisk", "/dev/stdin",
                               "-o", tmp_path / "a.eif"],
                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -115,13 +122,13 @@ def test_pipe_has_no_total(big, tmp_path):
     assert lines and all(b" of " not in x and b"/s" in x for x in lines), lines
 
 
-def test_build_and_sign(big, tmp_path):
+def test_build_and_sign(kernel, big, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     (root / "big").write_bytes(big.read_bytes())
     init = tmp_path / "init"
     init.write_bytes(b"\x7fELF not really")
-    args = ["build", "-o", tmp_path / "b.eif", "--kernel", S / "kernel",
+    args = ["build", "-o", tmp_path / "b.eif", "--kernel", kernel,
             "--init", init, "--rootfs", root, "--", "/big"]
     code, out, tty = on_pty(args, NOW)
     assert code == 0, tty
