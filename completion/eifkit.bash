@@ -8,7 +8,7 @@
 # "=KIND": file, dir, text (nothing to offer), or the words it accepts
 # separated by "|". docs/adding-a-command.md says how to add a command.
 _eifkit_table='
-build -o=file --output=file --kernel=file --kernel-format-ok --no-kernel-check --kernel-config=file --cmdline=text --init=file --nsm=file --blobs=dir --oci=dir --oci-archive=file --docker-archive=file --nitro-cli-compat --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes --arch=x86_64|aarch64 --name=text --version=text --metadata=file --signing-certificate=file --private-key=file --pcrs=file --quiet -h --help
+build -o=file --output=file --kernel=file --kernel-format-ok --no-kernel-check --no-app-check --kernel-config=file --cmdline=text --init=file --nsm=file --blobs=dir --oci=dir --oci-archive=file --docker-archive=file --nitro-cli-compat --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes --arch=x86_64|aarch64 --name=text --version=text --metadata=file --signing-certificate=file --private-key=file --pcrs=file --quiet -h --help
 ramdisk --layout=system|user|plain --init=file --nsm=file -o=file --output=file --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes -h --help
 assemble --kernel=file --kernel-format-ok --no-kernel-check --cmdline=text --cmdline-file=file --ramdisk=file -o=file --output=file --arch=x86_64|aarch64 --name=text --version=text --metadata=file --build-time=text --build-tool=text --build-tool-version=text --img-os=text --img-kernel=text --kernel-config=file --kernel_config=file --signing-certificate=file --private-key=file --pcrs=file --quiet -h --help
 describe --text -h --help
@@ -16,7 +16,7 @@ ls --json -h --help
 run --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg -h --help
 pcr --signing-certificate=file --input=file --json -h --help
 sign --signing-certificate=file --private-key=file -o=file --output=file --force --quiet -h --help
-verify --pcrs=file --signing-certificate=file --json -h --help
+verify --pcrs=file --signing-certificate=file --deep --json -h --help
 '
 
 # The options of command $1, one a line, as in the table.

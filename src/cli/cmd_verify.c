@@ -11,23 +11,28 @@
 #include "base/strbuf.h"
 #include "base/text.h"
 #include "cli.h"
+#include "deep.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem] [--json]\n";
+	"[--signing-certificate CERT.pem] [--deep] [--json]\n";
 static const char help[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem] [--json]\n"
+	"[--signing-certificate CERT.pem] [--deep] [--json]\n"
 	"\n"
 	"Check the layout, the CRC, the metadata and, if the file is signed, the\n"
 	"signature (COSE Sign1 with the embedded certificate, over this file's\n"
 	"PCR0). With --pcrs, compare every PCRn in EXPECTED.json (the output of\n"
 	"pcr, --pcrs, or nitro-cli's {\"Measurements\": ...}). With\n"
 	"--signing-certificate, require the file to be signed with that\n"
-	"certificate. Prints one line a check; exit status 0 only if all pass.\n"
+	"certificate. With --deep, also what build checks before it writes an\n"
+	"EIF: the kernel can boot for the EIF's arch, and the app the init will\n"
+	"run is in the ramdisks, executable, for that CPU, with its ELF or #!\n"
+	"interpreter, and its workdir is a folder. Prints one line a check;\n"
+	"exit status 0 only if all pass.\n"
 	"\n"
 	"  --json       the checks as JSON ({\"ok\": ..., \"checks\": [...]}, see\n"
 	"               docs/eifkit-verify.md)\n"
@@ -225,8 +230,12 @@ static void check_cert(struct verify *v, const char *path)
 }
 
 /* Every check after the layout's, which passed. */
-static void run_checks(struct verify *v, const char *pcrs, const char *cert)
+static void run_checks(struct verify *v, const char *pcrs, const char *cert,
+		       bool deep)
 {
+	struct ek_error err;
+	char desc[512];
+
 	line(v, "layout", true, "version %u, %s, %u sections, %llu bytes",
 	     v->img.hdr.version,
 	     v->img.hdr.flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64",
@@ -239,6 +248,14 @@ static void run_checks(struct verify *v, const char *pcrs, const char *cert)
 		check_pcrs(v, pcrs);
 	if (cert)
 		check_cert(v, cert);
+	if (deep && deep_kernel(&v->img, desc, sizeof(desc), &err))
+		line(v, "kernel", false, "%s", err.msg);
+	else if (deep)
+		line(v, "kernel", true, "%s", desc);
+	if (deep && deep_app(&v->img, desc, sizeof(desc), &err))
+		line(v, "app", false, "%s", err.msg);
+	else if (deep)
+		line(v, "app", true, "'%s' can start", desc);
 	if (v->have_sig)
 		sig_info_release(&v->sig);
 }
@@ -275,6 +292,7 @@ int cmd_verify(int argc, char **argv)
 	static const struct option options[] = {
 		{ "pcrs", required_argument, NULL, 'p' },
 		{ "signing-certificate", required_argument, NULL, 'c' },
+		{ "deep", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -282,7 +300,7 @@ int cmd_verify(int argc, char **argv)
 	const char *pcrs = NULL, *cert = NULL;
 	struct verify v;
 	struct ek_error err;
-	bool json = false;
+	bool json = false, deep = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -292,6 +310,8 @@ int cmd_verify(int argc, char **argv)
 			pcrs = optarg;
 		else if (c == 'c')
 			cert = optarg;
+		else if (c == 'd')
+			deep = true;
 		else if (c == 'j')
 			json = true;
 		else
@@ -307,7 +327,7 @@ int cmd_verify(int argc, char **argv)
 	if (eif_open(argv[optind], &v.img, 0, &err)) {
 		line(&v, "layout", false, "%s", err.msg);
 	} else {
-		run_checks(&v, pcrs, cert);
+		run_checks(&v, pcrs, cert, deep);
 		eif_image_release(&v.img);
 	}
 	return finish(&v);

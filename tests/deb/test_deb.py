@@ -78,7 +78,7 @@ def test_build_with_the_installed_eifkit(root, tmp_path):
     (tmp_path / "rootfs/bin/hello").write_bytes(b"#!/bin/sh\necho hi\n")
     (tmp_path / "vmlinuz").write_bytes(b"not really a kernel" * 100)
     out = tmp_path / "app.eif"
-    cp = eifkit(root, "build", "-o", out, "--no-kernel-check",
+    cp = eifkit(root, "build", "-o", out, "--no-kernel-check", "--no-app-check",
                 "--kernel", tmp_path / "vmlinuz",
                 "--rootfs", tmp_path / "rootfs", "--", "/bin/hello")
     assert cp.returncode == 0, cp

@@ -128,7 +128,7 @@ def test_build_and_sign(kernel, big, tmp_path):
     (root / "big").write_bytes(big.read_bytes())
     init = tmp_path / "init"
     init.write_bytes(b"\x7fELF not really")
-    args = ["build", "-o", tmp_path / "b.eif", "--kernel", kernel,
+    args = ["build", "-o", tmp_path / "b.eif", "--no-app-check", "--kernel", kernel,
             "--init", init, "--rootfs", root, "--", "/big"]
     code, out, tty = on_pty(args, NOW)
     assert code == 0, tty
