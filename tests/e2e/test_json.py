@@ -211,3 +211,10 @@ def test_pcr_json_is_the_same_json(args):
     assert plain.code == js.code == 0, (plain, js)
     assert js.out == plain.out
     json.loads(js.out)
+
+
+def test_verify_deep_json():
+    """--deep adds the kernel and app checks, in JSON as in text."""
+    doc = verify_both(S / "expected.eif", "--deep")
+    names = [c["check"] for c in doc["checks"]]
+    assert names[-2:] == ["kernel", "app"]
