@@ -14,9 +14,10 @@ assemble --kernel=file --kernel-format-ok --no-kernel-check --cmdline=text --cmd
 describe --text -h --help
 ls --json -h --help
 run --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg -h --help
-pcr --signing-certificate=file --input=file --json -h --help
+pcr --signing-certificate=file --input=file --kms-policy --json -h --help
 sign --signing-certificate=file --private-key=file -o=file --output=file --force --quiet -h --help
 verify --pcrs=file --signing-certificate=file --deep --json -h --help
+attest --eif=file --pcrs=file --pcr=text --nonce=text --user-data=file --public-key=file --root=file --at=text --now --allow-debug --format=auto|raw|base64|hex --json -h --help
 '
 
 # The options of command $1, one a line, as in the table.

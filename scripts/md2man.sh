@@ -79,5 +79,25 @@ tmp="$out.md"
 		printf '\n# SEE ALSO\n\n**eifkit**(1)\n'
 	fi
 } >"$tmp"
-go-md2man -in "$tmp" -out "$out"
+# A hash or other long run of letters and digits may break anywhere
+# (groff's \: every 16 characters), or it would overflow an 80-column
+# line.
+# (mawk has no {40,}: the run is spelt out)
+long=$(printf '[0-9A-Za-z]%.0s' $(seq 40))
+go-md2man -in "$tmp" | awk -v long="$long[0-9A-Za-z]*" '
+	!/^[.\047]/ {
+		out = ""
+		while (match($0, long)) {
+			w = substr($0, RSTART, RLENGTH)
+			out = out substr($0, 1, RSTART - 1)
+			while (length(w) > 16) {
+				out = out substr(w, 1, 16) "\\:"
+				w = substr(w, 17)
+			}
+			out = out w
+			$0 = substr($0, RSTART + RLENGTH)
+		}
+		$0 = out $0
+	}
+	{ print }' >"$out"
 rm -f "$tmp"
