@@ -9,6 +9,7 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/kernel.h"
 #include "eif/metadata.h"
@@ -54,12 +55,14 @@ static const char help[] =
 	"  --private-key FILE         ... and this PEM EC key (P-256/384/521)\n"
 	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 enum { O_KERNEL = 256, O_CMDLINE, O_CMDLINE_FILE, O_RAMDISK, O_ARCH, O_NAME,
        O_VERSION, O_METADATA, O_BUILD_TIME, O_BUILD_TOOL, O_BUILD_TOOL_VER,
        O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS,
-       O_KFORMAT_OK, O_NO_KCHECK };
+       O_KFORMAT_OK, O_NO_KCHECK, O_QUIET };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -83,6 +86,7 @@ static const struct option options[] = {
 	{ "signing-certificate", required_argument, NULL, O_CERT },
 	{ "private-key", required_argument, NULL, O_KEY },
 	{ "pcrs", required_argument, NULL, O_PCRS },
+	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 	CLI_SIGN_OPTIONS,
 	{ NULL, 0, NULL, 0 },
@@ -98,6 +102,7 @@ struct args {
 	struct cli_sign_opts sign;
 	bool kformat_ok, no_kcheck;
 	struct eif_identity id;
+	bool quiet;
 };
 
 static int parse(int argc, char **argv, struct args *a)
@@ -140,6 +145,7 @@ static int parse(int argc, char **argv, struct args *a)
 			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
 				return usage_error("assemble", usage, "%s", msg);
 			break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("assemble", usage, c, argv);
 		}
@@ -274,6 +280,7 @@ static int assemble(struct args *a, struct ek_error *err)
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
 	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
+	struct progress pr;
 	char time_buf[40], *os = NULL, *kver = NULL;
 	struct kernel_info ki;
 	int ret;
@@ -300,7 +307,10 @@ static int assemble(struct args *a, struct ek_error *err)
 	if ((ret = open_inputs(a, &in, &cmdline, &meta, err)))
 		goto out;
 	wo.signer = signer;
+	progress_start(&pr, "assemble", a->quiet,
+		       progress_total(in.sec, in.nsec, 0), &wo);
 	ret = eif_write(out.eif.fd, a->output, in.sec, in.nsec, &wo, &res, err);
+	progress_end(&pr);
 	if (ret == 0)
 		ret = cli_out_finish(&out, &res, err);
 out:

@@ -11,6 +11,7 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/kernel.h"
 #include "eif/metadata.h"
@@ -77,6 +78,8 @@ static const char help[] =
 	"  --signing-certificate FILE, --private-key FILE   sign\n"
 	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 static const char default_cmdline_x86[] =
@@ -88,7 +91,7 @@ static const char default_cmdline_arm[] =
 
 enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
        O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS, O_KFORMAT_OK,
-       O_NO_KCHECK, O_NO_APP_CHECK };
+       O_NO_KCHECK, O_NO_APP_CHECK, O_QUIET };
 
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
@@ -98,6 +101,7 @@ struct args {
 	struct eif_identity id;
 	struct treeopts tree;
 	char *owned[5]; /* paths made from --blobs */
+	bool quiet;
 	char *cmdline_buf;
 };
 
@@ -122,6 +126,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "signing-certificate", required_argument, NULL, O_CERT },
 		{ "private-key", required_argument, NULL, O_KEY },
 		{ "pcrs", required_argument, NULL, O_PCRS },
+		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "help", no_argument, NULL, 'h' },
 		TREEOPTS_LONG,
 		CLI_SIGN_OPTIONS,
@@ -167,6 +172,7 @@ static int parse(int argc, char **argv, struct args *a)
 			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
 				return usage_error("build", usage, "%s", msg);
 			break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("build", usage, c, argv);
 		}
@@ -386,10 +392,23 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	return 0;
 }
 
+/* About the bytes of a ramdisk, for the progress line: headers, names
+ * and data (padding and the trailer aside). */
+static uint64_t ramdisk_estimate(const struct ramdisk *rd)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < rd->n; i++)
+		t += 110 + strlen(rd->members[i].prefix) +
+		     strlen(rd->members[i].e->path) + 1 + rd->members[i].e->size;
+	return t;
+}
+
 static int build(struct args *a, struct ek_error *err)
 {
 	struct job j;
 	struct eif_write_result res;
+	struct progress pr;
 	int r;
 
 	memset(&j, 0, sizeof(j));
@@ -397,8 +416,13 @@ static int build(struct args *a, struct ek_error *err)
 	j.out.eif.fd = j.out.pcrs.fd = -1;
 	strbuf_init(&j.meta);
 	r = prepare(a, &j, err);
-	if (r == 0)
+	if (r == 0) {
+		progress_start(&pr, "build", a->quiet, progress_total(j.sec, 5,
+			       ramdisk_estimate(&j.sys) + ramdisk_estimate(&j.user)),
+			       &j.wo);
 		r = eif_write(j.out.eif.fd, a->output, j.sec, 5, &j.wo, &res, err);
+		progress_end(&pr);
+	}
 	if (r == 0)
 		r = cli_out_finish(&j.out, &res, err);
 	cli_out_abort(&j.out);

@@ -28,7 +28,10 @@ static const char help[] =
 	"--kms-policy: print the KMS key-policy Condition block that admits only\n"
 	"an enclave running FILE.eif: StringEqualsIgnoreCase on\n"
 	"kms:RecipientAttestation:ImageSha384 and :PCR0, :PCR1, :PCR2 (and :PCR8\n"
-	"when the file is signed), to paste into a key policy statement.\n";
+	"when the file is signed), to paste into a key policy statement.\n"
+	"\n"
+	"  --json       accepted and changes nothing: the output is JSON\n"
+	"  -h, --help   this help\n";
 
 static int print_one(const char *key, const uint8_t pcr[PCR_LEN])
 {
@@ -152,6 +155,7 @@ int cmd_pcr(int argc, char **argv)
 		{ "signing-certificate", required_argument, NULL, 'c' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "kms-policy", no_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' }, /* the output is JSON */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,6 +174,8 @@ int cmd_pcr(int argc, char **argv)
 			input = optarg;
 		else if (c == 'k')
 			kms = true;
+		else if (c == 'j')
+			continue;
 		else
 			return option_error("pcr", usage, c, argv);
 	}

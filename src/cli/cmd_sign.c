@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/sign.h"
 #include "extsign.h"
@@ -14,11 +15,11 @@
 static const char usage[] =
 	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
 	"{--private-key KEY.pem|pkcs11:URI | --signer CMD} -o OUT.eif "
-	"[--force]\n";
+	"[--force] [--quiet]\n";
 static const char help[] =
 	"usage: eifkit sign IN.eif --signing-certificate CERT.pem "
 	"{--private-key KEY.pem|pkcs11:URI | --signer CMD} -o OUT.eif "
-	"[--force]\n"
+	"[--force] [--quiet]\n"
 	"\n"
 	"Add a signature section over PCR0 to an EIF and fix its CRC. The key is\n"
 	"an EC key on P-256, P-384 or P-521 (ES256/ES384/ES512) that belongs to\n"
@@ -31,12 +32,14 @@ static const char help[] =
 	CLI_SIGN_HELP
 	"  -o, --output FILE           where to write the signed EIF\n"
 	"  --force                     replace an existing signature\n"
+	"  --quiet                     no progress line (shown on a terminal\n"
+	"                              when the work takes over a second)\n"
 	"  -h, --help                  this help\n";
 
 struct sign_args {
 	const char *in, *out, *cert, *key;
 	struct cli_sign_opts sign;
-	int force;
+	int force, quiet;
 };
 
 static int sign_file(const struct sign_args *a, struct ek_error *err)
@@ -47,6 +50,7 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
 	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
+	struct progress pr;
 	/* OUT may be IN: the new file replaces it only when complete */
 	const struct cli_input ins[] = {
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
@@ -81,7 +85,9 @@ static int sign_file(const struct sign_args *a, struct ek_error *err)
 	}
 	wo.flags = img.hdr.flags;
 	wo.signer = signer;
+	progress_start(&pr, "sign", a->quiet, progress_total(secs, n, 0), &wo);
 	ret = eif_write(out.eif.fd, a->out, secs, n, &wo, &res, err);
+	progress_end(&pr);
 	if (ret == 0)
 		ret = cli_out_finish(&out, &res, err);
 out:
@@ -99,6 +105,7 @@ int cmd_sign(int argc, char **argv)
 		{ "private-key", required_argument, NULL, 'k' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_SIGN_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -118,6 +125,7 @@ int cmd_sign(int argc, char **argv)
 			if ((msg = cli_sign_opt(&a.sign, c, optarg)))
 				return usage_error("sign", usage, "%s", msg);
 			break;
+		case 'q': a.quiet = 1; break;
 		case 'h': return print_help(help);
 		default: return option_error("sign", usage, c, argv);
 		}
