@@ -9,13 +9,16 @@ DOCDIR      ?= $(PREFIX)/share/doc/eifkit
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcrypto zlib libdeflate libarchive json-c
+PKGS        := libcrypto zlib libdeflate libarchive json-c p11-kit-1
 B           ?= build
 
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
                -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS      ?= -O2 -g
-ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
+# The build folder is mapped away (debug info, __FILE__), so the same
+# sources give the same eifkit bytes in any folder (make repro-bin).
+ALL_CFLAGS   = -std=c11 $(WARN) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) \
+               -ffile-prefix-map=$(CURDIR)=. \
                -DEIFKIT_VERSION='"$(VERSION)"' \
                -Isrc/lib $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDLIBS_ALL   = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread

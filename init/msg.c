@@ -4,7 +4,11 @@
  * console) with one write(2) so that lines from init and the app do not
  * interleave mid-line. A fatal error names what failed and the errno
  * name first ("mount /proc: ENODEV (No such device)"), then powers off:
- * init must never exit, since the kernel panics when PID 1 does. */
+ * init must never exit, since the kernel panics when PID 1 does.
+ *
+ * The prefix and init.c's "app exited with status N" are a contract with
+ * `eifkit run` (src/cli/console.h), which tells the init's lines from the
+ * app's by them and takes the status as its own exit status. */
 #define _GNU_SOURCE 1
 
 #include <errno.h>

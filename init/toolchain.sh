@@ -21,15 +21,17 @@ done
 cmd="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$pkgs"
 case $pkgs in
 *:arm64*)
-	dpkg --print-foreign-architectures | grep -qx arm64 ||
-		cmd="dpkg --add-architecture arm64 && apt-get update -qq && $cmd" ;;
+	if ! dpkg --print-foreign-architectures | grep -qx arm64 &&
+		[ "$(dpkg --print-architecture)" != arm64 ]; then
+		echo "eifkit: adding dpkg's arm64 architecture, for the aarch64 init's compiler (musl-dev:arm64)" >&2
+		cmd="dpkg --add-architecture arm64 && apt-get update -qq && $cmd"
+	fi ;;
 esac
 if [ "$(id -u)" = 0 ]; then
 	sh -c "$cmd"
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	sudo sh -c "$cmd"
 else
-	echo "eifkit: the init's compilers are missing; run as root:" >&2
-	echo "  sudo sh -c '$cmd'" >&2
+	echo "eifkit: the init's compilers are missing; as root, run: sudo sh -c '$cmd'" >&2
 	exit 1
 fi

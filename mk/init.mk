@@ -5,8 +5,12 @@
 #   make check-init   builds them twice in other folders and compares,
 #                     then boots test EIFs under QEMU (tests/e2e/test_init*,
 #                     test_run*): see docs/eifkit-run.md
+#   make kernels      Debian's kernel and busybox-static for this machine's
+#                     arch into $(B)/kernels/ (check-init fetches both arches)
 #   make demo-run     an EIF of Debian's busybox-static and kernel with
-#                     eifkit's init, run under QEMU, and its PCRs
+#                     eifkit's init, run under QEMU, and its PCRs (this
+#                     machine's arch only: no cross compiler, no arm64 dpkg
+#                     architecture on an x86_64 host)
 #
 # The init is static and built with musl (Debian's musl-tools; for aarch64
 # musl-dev:arm64, whose aarch64-linux-musl-gcc wraps gcc-aarch64-linux-gnu):
@@ -24,6 +28,9 @@ INIT_OUT        := $(B)/libexec/eifkit
 INIT_BINS       := $(INIT_ARCHES:%=$(INIT_OUT)/init-%)
 HBTEST_BINS     := $(INIT_ARCHES:%=$(B)/init/test_heartbeat-%)
 HOST_ARCH       := $(shell uname -m)
+DEB_ARCH_x86_64 := amd64
+DEB_ARCH_aarch64 := arm64
+HOST_INIT       := $(INIT_OUT)/init-$(HOST_ARCH)
 
 # No build paths, build ids or timestamps reach the output: sources are
 # named relative to the top folder (and any absolute one is mapped away),
@@ -38,7 +45,7 @@ INIT_PREFIX_MAP  = -ffile-prefix-map=$(CURDIR)/=
 # the bytes.
 INIT_WERROR      = $(filter -Werror,$(EXTRA_CFLAGS))
 
-.PHONY: init init-repro check-init kernels demo-run install-init
+.PHONY: init init-repro check-init kernels kernels-all demo-run install-init
 CHECK_TARGETS += check-init
 
 # `make` builds this machine's init too (build's default --init).
@@ -70,17 +77,19 @@ init-repro: $(INIT_BINS)
 	  $(B)/init-repro/$(a) "$(INIT_CC_$(a))" "$(INIT_CFLAGS)" $(INIT_SRC) &&) true
 
 kernels:
-	@sh scripts/fetch-kernel.sh $(B)/kernels
+	@sh scripts/fetch-kernel.sh $(B)/kernels $(DEB_ARCH_$(HOST_ARCH))
+kernels-all:
+	@sh scripts/fetch-kernel.sh $(B)/kernels amd64 arm64
 
 # EIFKIT_BOOT=1: the tests that boot EIFs under QEMU run (and fail when
 # something they need is missing) instead of being skipped.
-check-init: init-repro $(HBTEST_BINS) $(B)/eifkit kernels
+check-init: init-repro $(HBTEST_BINS) $(B)/eifkit kernels-all
 	@EIFKIT=$(CURDIR)/$(B)/eifkit EIFKIT_BOOT=1 EIFKIT_BUILD=$(CURDIR)/$(B) \
 	  sh scripts/run-pytest.sh tests/e2e/test_init_build.py \
 	  tests/e2e/test_init_boot.py tests/e2e/test_boot_image.py tests/e2e/test_run.py \
 	  tests/e2e/test_kernel.py
 
-demo-run: $(INIT_BINS) $(B)/eifkit kernels
+demo-run: $(HOST_INIT) $(B)/eifkit kernels
 	@sh scripts/demo-run.sh $(B)
 
 install-init: $(INIT_BINS)

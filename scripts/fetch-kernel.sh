@@ -4,7 +4,8 @@
 # app's busybox from busybox-static, unpacked with dpkg-deb (never
 # installed). Cached: a folder that is complete is kept.
 #
-# usage: scripts/fetch-kernel.sh [OUTDIR] [ARCH...]   (ARCH: amd64 arm64)
+# usage: scripts/fetch-kernel.sh [OUTDIR] [ARCH...]   (ARCH: amd64 arm64;
+#        default: this machine's)
 #
 # Result, per arch, in OUTDIR/ARCH/ (OUTDIR defaults to build/kernels):
 #   vmlinuz   the kernel (arm64: gzip'd Image, which QEMU unpacks itself)
@@ -14,13 +15,14 @@
 #   modules/  vsock.ko, vmw_vsock_virtio_transport_common.ko, vsock_loopback.ko
 #   busybox   static busybox of that arch (busybox-static)
 #
-# For arm64 the arm64 architecture is added to dpkg once (as root) so that
+# For an arch other than this machine's, dpkg's architecture is added once
+# (as root, announced: make check-init needs arm64 on an x86_64 host) so that
 # apt-get can download the package. Set KERNEL_PKG_amd64 / KERNEL_PKG_arm64
 # to a package name to pin one (e.g. linux-image-6.1.0-56-amd64).
 set -eu
 out=${1:-build/kernels}
 [ $# -gt 0 ] && shift
-arches=${*:-amd64 arm64}
+arches=${*:-$(dpkg --print-architecture)}
 MODULES="vsock vmw_vsock_virtio_transport_common vsock_loopback"
 
 as_root() {
@@ -59,7 +61,7 @@ fetch() {
 		return 0
 	fi
 	if ! have_arch "$arch"; then
-		echo "fetch-kernel: adding the $arch architecture to dpkg" >&2
+		echo "fetch-kernel: adding dpkg's $arch architecture, to download Debian's $arch kernel" >&2
 		as_root dpkg --add-architecture "$arch"
 		as_root apt-get update -qq
 	fi

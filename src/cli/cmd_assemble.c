@@ -9,10 +9,12 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "extsign.h"
 
 static const char usage[] =
 	"usage: eifkit assemble --kernel FILE (--cmdline STR | --cmdline-file FILE)\n"
@@ -51,13 +53,16 @@ static const char help[] =
 	"                             explicit --img-os/--img-kernel win\n"
 	"  --signing-certificate FILE sign with this PEM certificate ...\n"
 	"  --private-key FILE         ... and this PEM EC key (P-256/384/521)\n"
+	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 enum { O_KERNEL = 256, O_CMDLINE, O_CMDLINE_FILE, O_RAMDISK, O_ARCH, O_NAME,
        O_VERSION, O_METADATA, O_BUILD_TIME, O_BUILD_TOOL, O_BUILD_TOOL_VER,
        O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS,
-       O_KFORMAT_OK, O_NO_KCHECK };
+       O_KFORMAT_OK, O_NO_KCHECK, O_QUIET };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -81,7 +86,9 @@ static const struct option options[] = {
 	{ "signing-certificate", required_argument, NULL, O_CERT },
 	{ "private-key", required_argument, NULL, O_KEY },
 	{ "pcrs", required_argument, NULL, O_PCRS },
+	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_SIGN_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -92,12 +99,15 @@ struct args {
 	const char *ramdisk[MAX_RAMDISKS + 1];
 	unsigned nramdisk;
 	const char *cert, *key, *pcrs, *metadata, *kconfig;
+	struct cli_sign_opts sign;
 	bool kformat_ok, no_kcheck;
 	struct eif_identity id;
+	bool quiet;
 };
 
 static int parse(int argc, char **argv, struct args *a)
 {
+	const char *msg;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
@@ -131,6 +141,11 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		CLI_SIGN_CASES:
+			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
+				return usage_error("assemble", usage, "%s", msg);
+			break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("assemble", usage, c, argv);
 		}
@@ -144,9 +159,8 @@ static int parse(int argc, char **argv, struct args *a)
 	if (!a->cmdline == !a->cmdline_file)
 		return usage_error("assemble", usage,
 				   "give one of --cmdline and --cmdline-file");
-	if (!a->cert != !a->key)
-		return usage_error("assemble", usage, "--signing-certificate and "
-				   "--private-key go together");
+	if ((msg = cli_sign_check(&a->sign, a->cert, a->key)))
+		return usage_error("assemble", usage, "%s", msg);
 	return 0;
 }
 
@@ -248,8 +262,9 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--cmdline-file", a->cmdline_file },
 		{ "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
-	size_t n = 6;
+	size_t n = 7;
 
 	for (unsigned i = 0; i < a->nramdisk; i++)
 		ins[n++] = (struct cli_input){ "--ramdisk", a->ramdisk[i] };
@@ -265,6 +280,7 @@ static int assemble(struct args *a, struct ek_error *err)
 	struct eif_write_opts wo = { 0 };
 	struct eif_write_result res;
 	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
+	struct progress pr;
 	char time_buf[40], *os = NULL, *kver = NULL;
 	struct kernel_info ki;
 	int ret;
@@ -279,7 +295,8 @@ static int assemble(struct args *a, struct ek_error *err)
 	    (a->metadata && (ret = metadata_load_custom(a->metadata, &custom, err))) ||
 	    (ret = cli_fill_identity(&a->id, cli_base_name(a->kernel), a->kconfig,
 				       &ki, time_buf, sizeof(time_buf), &os, &kver, err)) ||
-	    (a->cert && (ret = signer_load(a->cert, a->key, &signer, err))))
+	    (a->cert && (ret = cli_signer_load(&a->sign, a->cert, a->key,
+					       &signer, err))))
 		goto out;
 	a->id.custom = custom;
 	metadata_serialize(&a->id, &meta);
@@ -290,7 +307,10 @@ static int assemble(struct args *a, struct ek_error *err)
 	if ((ret = open_inputs(a, &in, &cmdline, &meta, err)))
 		goto out;
 	wo.signer = signer;
+	progress_start(&pr, "assemble", a->quiet,
+		       progress_total(in.sec, in.nsec, 0), &wo);
 	ret = eif_write(out.eif.fd, a->output, in.sec, in.nsec, &wo, &res, err);
+	progress_end(&pr);
 	if (ret == 0)
 		ret = cli_out_finish(&out, &res, err);
 out:

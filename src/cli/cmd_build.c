@@ -11,10 +11,12 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "cli.h"
+#include "progress.h"
 #include "eif/eif.h"
 #include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "extsign.h"
 #include "ramdisk/appcheck.h"
 #include "ramdisk/layout.h"
 #include "treeopts.h"
@@ -67,14 +69,17 @@ static const char help[] =
 	"  --env-file FILE            KEY=VALUE lines (# comments); --env wins\n"
 	"  --workdir DIR              the app's working directory\n"
 	"  --keep-owners              keep uid/gid (default 0:0)\n"
-	"  --keep-mtimes              keep mtimes (default SOURCE_DATE_EPOCH or 0)\n"
+	TREEOPTS_HELP_REPRO
 	"  --arch x86_64|aarch64      (default x86_64)\n"
 	"  --name NAME, --version VER ImageName (default: the name of the first\n"
 	"                             image or --rootfs folder), ImageVersion\n"
 	"                             (default 1.0)\n"
 	"  --metadata FILE            custom metadata JSON\n"
 	"  --signing-certificate FILE, --private-key FILE   sign\n"
+	CLI_SIGN_HELP
 	"  --pcrs FILE                also write the measurements to FILE\n"
+	"  --quiet                    no progress line (shown on a terminal\n"
+	"                             when the work takes over a second)\n"
 	"  -h, --help                 this help\n";
 
 static const char default_cmdline_x86[] =
@@ -86,15 +91,17 @@ static const char default_cmdline_arm[] =
 
 enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
        O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS, O_KFORMAT_OK,
-       O_NO_KCHECK, O_NO_APP_CHECK };
+       O_NO_KCHECK, O_NO_APP_CHECK, O_QUIET };
 
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
 	const char *arch, *metadata, *cert, *key, *pcrs;
+	struct cli_sign_opts sign;
 	bool kformat_ok, no_kcheck, no_app_check;
 	struct eif_identity id;
 	struct treeopts tree;
 	char *owned[5]; /* paths made from --blobs */
+	bool quiet;
 	char *cmdline_buf;
 };
 
@@ -119,16 +126,24 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "signing-certificate", required_argument, NULL, O_CERT },
 		{ "private-key", required_argument, NULL, O_KEY },
 		{ "pcrs", required_argument, NULL, O_PCRS },
+		{ "quiet", no_argument, NULL, O_QUIET },
 		{ "help", no_argument, NULL, 'h' },
 		TREEOPTS_LONG,
+		CLI_SIGN_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *msg;
 	int c;
 
 	/* '+': stop at the first word that is not an option; the command
 	 * must come after "--" */
 	while ((c = getopt_long(argc, argv, "+:o:h", options, NULL)) != -1) {
-		if (treeopts_option(&a->tree, c, optarg))
+		int t = treeopts_option(&a->tree, c, optarg);
+
+		if (t < 0)
+			return usage_error("build", usage, "--mtime '%s': zero, "
+					   "keep or clamp", optarg);
+		if (t)
 			continue;
 		switch (c) {
 		case 'o': a->output = optarg; break;
@@ -153,6 +168,11 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
+		CLI_SIGN_CASES:
+			if ((msg = cli_sign_opt(&a->sign, c, optarg)))
+				return usage_error("build", usage, "%s", msg);
+			break;
+		case O_QUIET: a->quiet = true; break;
 		case 'h': return -1;
 		default: return option_error("build", usage, c, argv);
 		}
@@ -167,9 +187,8 @@ static int parse(int argc, char **argv, struct args *a)
 	if (!a->kernel && !a->blobs)
 		return usage_error("build", usage, "--kernel or --blobs is "
 				   "required");
-	if (!a->cert != !a->key)
-		return usage_error("build", usage, "--signing-certificate and "
-				   "--private-key go together");
+	if ((msg = cli_sign_check(&a->sign, a->cert, a->key)))
+		return usage_error("build", usage, "%s", msg);
 	return 0;
 }
 
@@ -268,6 +287,7 @@ static int check_outputs(const struct args *a, struct ek_error *err)
 		{ "--init", a->init }, { "--nsm", a->nsm },
 		{ "--blobs", a->blobs }, { "--metadata", a->metadata },
 		{ "--signing-certificate", a->cert }, { "--private-key", a->key },
+		{ "--pin-file", a->sign.pin_file },
 	};
 	int r = cli_check_outputs(outs, ARRAY_SIZE(outs), ins, ARRAY_SIZE(ins),
 				  err);
@@ -328,10 +348,11 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 						name_buf, sizeof(name_buf)),
 				   a->kconfig, &j->kernel, time_buf, sizeof(time_buf),
 				   &j->os, &j->kver, err)) ||
-	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
+	    (a->cert && (r = cli_signer_load(&a->sign, a->cert, a->key,
+					     &j->signer, err))) ||
 	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
 		return r;
-	treeopts_warn(&j->tree, "build");
+	treeopts_warn(&a->tree, &j->tree, "build");
 	if (!a->no_app_check) {
 		const struct app_check ac = {
 			.argv = j->tree.app.argv, .argc = j->tree.app.argc,
@@ -347,8 +368,7 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 			      a->tree.plan.mtime, err)) ||
 	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
 		return r;
-	if (j->tree.have_image &&
-	    (r = build_docker_info(&j->tree.image, &j->docker)))
+	if ((r = build_docker_info(&j->tree, &j->docker)))
 		return ek_fail(err, r, "out of memory");
 	a->id.docker_info = j->docker;
 	a->id.custom = j->custom;
@@ -372,10 +392,23 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	return 0;
 }
 
+/* About the bytes of a ramdisk, for the progress line: headers, names
+ * and data (padding and the trailer aside). */
+static uint64_t ramdisk_estimate(const struct ramdisk *rd)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < rd->n; i++)
+		t += 110 + strlen(rd->members[i].prefix) +
+		     strlen(rd->members[i].e->path) + 1 + rd->members[i].e->size;
+	return t;
+}
+
 static int build(struct args *a, struct ek_error *err)
 {
 	struct job j;
 	struct eif_write_result res;
+	struct progress pr;
 	int r;
 
 	memset(&j, 0, sizeof(j));
@@ -383,8 +416,13 @@ static int build(struct args *a, struct ek_error *err)
 	j.out.eif.fd = j.out.pcrs.fd = -1;
 	strbuf_init(&j.meta);
 	r = prepare(a, &j, err);
-	if (r == 0)
+	if (r == 0) {
+		progress_start(&pr, "build", a->quiet, progress_total(j.sec, 5,
+			       ramdisk_estimate(&j.sys) + ramdisk_estimate(&j.user)),
+			       &j.wo);
 		r = eif_write(j.out.eif.fd, a->output, j.sec, 5, &j.wo, &res, err);
+		progress_end(&pr);
+	}
 	if (r == 0)
 		r = cli_out_finish(&j.out, &res, err);
 	cli_out_abort(&j.out);

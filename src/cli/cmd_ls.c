@@ -15,9 +15,9 @@
 #include "base/text.h"
 #include "ramdisk/cpio_read.h"
 
-static const char usage[] = "usage: eifkit ls FILE.eif|FILE.cpio\n";
+static const char usage[] = "usage: eifkit ls [--json] FILE.eif|FILE.cpio\n";
 static const char help[] =
-	"usage: eifkit ls FILE.eif|FILE.cpio\n"
+	"usage: eifkit ls [--json] FILE.eif|FILE.cpio\n"
 	"\n"
 	"List the entries of every ramdisk of an EIF, in section order, each\n"
 	"under a line \"ramdisk N (SIZE bytes):\", or of a file of cpio newc\n"
@@ -34,7 +34,14 @@ static const char help[] =
 	"Compressed ramdisks are named, not listed. A malformed archive stops\n"
 	"the listing with an error (exit status 1).\n"
 	"\n"
+	"  --json       the same as one JSON document, one entry a line (see\n"
+	"               docs/eifkit-ls.md)\n"
 	"  -h, --help   this help\n";
+
+/* --json: one document, written as the walk goes (a listing may be
+ * longer than memory), each entry a compact object on its own line. */
+static bool ls_json;
+static unsigned json_entries; /* in the current "entries" array */
 
 static uint32_t year_days(uint32_t y)
 {
@@ -97,13 +104,93 @@ static void format_entry(struct strbuf *sb, const struct cpio_entry *e)
 	strbuf_addch(sb, '\n');
 }
 
+static const char *type_name(uint32_t mode)
+{
+	switch (mode & CPIO_IFMT) {
+	case CPIO_IFREG: return "file";
+	case CPIO_IFDIR: return "directory";
+	case CPIO_IFLNK: return "symlink";
+	case CPIO_IFCHR: return "char_device";
+	case CPIO_IFBLK: return "block_device";
+	case CPIO_IFIFO: return "fifo";
+	default: return "socket"; /* the reader refuses other types */
+	}
+}
+
+static int push_u64(struct json_value *o, const char *key, uint64_t u)
+{
+	return json_object_push(o, key, json_new_u64(u));
+}
+
+static int push_pair(struct json_value *o, const char *key, uint32_t a,
+		     uint32_t b)
+{
+	struct json_value *arr = json_new_array();
+
+	if (!arr || json_array_push(arr, json_new_u64(a)) ||
+	    json_array_push(arr, json_new_u64(b))) {
+		json_free(arr);
+		return EK_ENOMEM;
+	}
+	return json_object_push(o, key, arr);
+}
+
+/* Names as in the text output (so: valid UTF-8, no control or bidi
+ * character reaching a terminal through jq -r), but spaces kept. */
+static int push_name(struct json_value *o, const char *key, const char *s,
+		     size_t len)
+{
+	struct strbuf sb;
+	int ret;
+
+	strbuf_init(&sb);
+	text_escape(&sb, s, len, TEXT_KEEP_SPACES);
+	ret = strbuf_ok(&sb) ?
+		json_object_push(o, key, json_new_stringn(sb.buf, sb.len)) :
+		EK_ENOMEM;
+	strbuf_release(&sb);
+	return ret;
+}
+
+/* One entry as a compact JSON object (docs/eifkit-ls.md has the keys). */
+static void format_entry_json(struct strbuf *sb, const struct cpio_entry *e)
+{
+	struct json_value *o = json_new_object();
+
+	if (!o || push_name(o, "name", e->name, e->name_len) ||
+	    json_object_push(o, "type", json_new_string(type_name(e->mode))) ||
+	    push_u64(o, "mode", e->mode & 07777) ||
+	    push_u64(o, "uid", e->uid) || push_u64(o, "gid", e->gid) ||
+	    push_u64(o, "size", e->filesize) ||
+	    push_u64(o, "mtime", e->mtime) ||
+	    ((e->mode & CPIO_IFMT) == CPIO_IFLNK &&
+	     push_name(o, "target", e->link, e->link_len)) ||
+	    push_pair(o, "rdev", e->rdevmajor, e->rdevminor) ||
+	    push_u64(o, "ino", e->ino) ||
+	    push_pair(o, "dev", e->devmajor, e->devminor) ||
+	    push_u64(o, "nlink", e->nlink) ||
+	    json_object_push(o, "hard_link", json_new_bool(is_hard_link(e))) ||
+	    push_u64(o, "archive", e->archive) ||
+	    push_u64(o, "offset", e->hdr_offset)) {
+		json_free(o);
+		sb->oom = true;
+		return;
+	}
+	strbuf_addstr(sb, json_entries++ ? ",\n" : "\n");
+	json_write(sb, o, -1);
+	json_free(o);
+}
+
 static int print_entry(const struct cpio_entry *e, struct ek_error *err)
 {
 	struct strbuf sb;
 	int ret = 0;
 
 	strbuf_init(&sb);
-	format_entry(&sb, e);
+	if (ls_json)
+		format_entry_json(&sb, e);
+	else
+		format_entry(&sb, e);
 	if (!strbuf_ok(&sb))
 		ret = ek_fail(err, EK_ENOMEM, "out of memory");
 	else if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
@@ -121,7 +208,7 @@ static int print_rest(struct cpio_reader *r, struct cpio_entry *e, int ret,
 	unsigned archive = 0;
 
 	while (ret == 1) {
-		if (e->archive != archive) {
+		if (e->archive != archive && !ls_json) {
 			archive = e->archive;
 			printf("archive %u at offset %llu:\n", archive,
 			       (unsigned long long)e->hdr_offset);
@@ -130,10 +217,28 @@ static int print_rest(struct cpio_reader *r, struct cpio_entry *e, int ret,
 		if (!ret)
 			ret = cpio_reader_next(r, e, err);
 	}
-	if (ret == 0 && r->compressed)
+	if (ret == 0 && r->compressed && !ls_json)
 		printf("compressed (%s) from offset %llu, cannot list\n",
 		       r->compressed, (unsigned long long)r->compressed_offset);
 	return ret;
+}
+
+/* --json: "entries":[ opens a list, json_close its object with where
+ * compressed data starts (the kernel would decompress from there). */
+static void json_open(void)
+{
+	printf("\"entries\":[");
+	json_entries = 0;
+}
+
+static void json_close(const struct cpio_reader *r)
+{
+	printf("%s],\"compressed\":", json_entries ? "\n" : "");
+	if (r->compressed)
+		printf("{\"format\":\"%s\",\"offset\":%llu}}", r->compressed,
+		       (unsigned long long)r->compressed_offset);
+	else
+		printf("null}");
 }
 
 /* One ramdisk section: a header line, then its entries. A ramdisk that
@@ -150,7 +255,16 @@ static int list_ramdisk(int fd, const char *path, unsigned n,
 	r->what = what;
 	if (!ret)
 		ret = cpio_reader_next(r, e, err);
-	if (ret == 0 && r->compressed && r->compressed_offset == r->start) {
+	if (ls_json) {
+		printf("%s{\"ramdisk\":%u,\"size\":%llu,", n ? ",\n" : "\n", n,
+		       (unsigned long long)s->size);
+		json_open();
+		if (ret >= 0)
+			ret = print_rest(r, e, ret, err);
+		if (ret >= 0)
+			json_close(r);
+	} else if (ret == 0 && r->compressed &&
+		   r->compressed_offset == r->start) {
 		printf("ramdisk %u (%llu bytes): compressed (%s), cannot list\n",
 		       n, (unsigned long long)s->size, r->compressed);
 	} else {
@@ -170,9 +284,13 @@ static int list_eif(int fd, const char *path, struct cpio_entry *e,
 	unsigned n = 0;
 	int ret = eif_read_fd(fd, path, &img, EIF_READ_NOHASH, err);
 
+	if (!ret && ls_json)
+		printf("{\"ramdisks\":[");
 	for (unsigned i = 0; !ret && i < img.nsec; i++)
 		if (img.sec[i].type == EIF_SEC_RAMDISK)
 			ret = list_ramdisk(fd, path, n++, &img.sec[i], e, r, err);
+	if (!ret && ls_json)
+		printf("\n]}\n");
 	eif_image_release(&img); /* fd stays open: it is not img's */
 	return ret;
 }
@@ -188,7 +306,18 @@ static int list_cpio(int fd, const char *path, uint64_t size,
 	if (ret == 0 && r->compressed && r->compressed_offset == 0)
 		return ek_fail(err, EK_EFORMAT, "'%s': compressed (%s), cannot "
 			       "list (decompress it first)", path, r->compressed);
-	return ret < 0 ? ret : print_rest(r, e, ret, err);
+	if (ret < 0)
+		return ret;
+	if (!ls_json)
+		return print_rest(r, e, ret, err);
+	putchar('{');
+	json_open();
+	ret = print_rest(r, e, ret, err);
+	if (!ret) {
+		json_close(r);
+		putchar('\n');
+	}
+	return ret;
 }
 
 static int list_file(const char *path, struct ek_error *err)
@@ -221,6 +350,7 @@ static int list_file(const char *path, struct ek_error *err)
 int cmd_ls(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -230,7 +360,9 @@ int cmd_ls(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		if (c == 'h')
 			return print_help(help);
-		return option_error("ls", usage, c, argv);
+		if (c != 'j')
+			return option_error("ls", usage, c, argv);
+		ls_json = true;
 	}
 	if (argc - optind != 1)
 		return usage_error("ls", usage, "give one EIF or cpio file");

@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "base/io.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 #include "cli.h"
 #include "deep.h"
 #include "eif/eif.h"
@@ -16,10 +18,10 @@
 
 static const char usage[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem] [--deep]\n";
+	"[--signing-certificate CERT.pem] [--deep] [--json]\n";
 static const char help[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem] [--deep]\n"
+	"[--signing-certificate CERT.pem] [--deep] [--json]\n"
 	"\n"
 	"Check the layout, the CRC, the metadata and, if the file is signed, the\n"
 	"signature (COSE Sign1 with the embedded certificate, over this file's\n"
@@ -30,14 +32,55 @@ static const char help[] =
 	"EIF: the kernel can boot for the EIF's arch, and the app the init will\n"
 	"run is in the ramdisks, executable, for that CPU, with its ELF or #!\n"
 	"interpreter, and its workdir is a folder. Prints one line a check;\n"
-	"exit status 0 only if all pass.\n";
+	"exit status 0 only if all pass.\n"
+	"\n"
+	"  --json       the checks as JSON ({\"ok\": ..., \"checks\": [...]}, see\n"
+	"               docs/eifkit-verify.md)\n"
+	"  -h, --help   this help\n";
 
 struct verify {
 	struct eif_image img;
 	struct sig_info sig;
 	bool have_sig;
 	int failed;
+	struct json_value *checks; /* --json: the results so far, else NULL */
+	bool oom;
 };
+
+enum status { CHECK_FAILED, CHECK_OK, CHECK_SKIPPED };
+
+/* One check's result: a line, or with --json an element of "checks".
+ * The text is escaped either way: it may quote the EIF's own text. */
+static void result(struct verify *v, const char *check, enum status st,
+		   const char *text, size_t len)
+{
+	static const char *const word[] = { "FAILED", "ok", "-" };
+	static const char *const json_word[] = { "failed", "ok", "skipped" };
+	struct json_value *o;
+	struct strbuf sb;
+
+	if (st == CHECK_FAILED)
+		v->failed = 1;
+	if (!v->checks) {
+		printf("%-12s %-7s", check, word[st]);
+		print_text(text, len);
+		putchar('\n');
+		return;
+	}
+	strbuf_init(&sb);
+	text_escape(&sb, text, len, TEXT_KEEP_SPACES);
+	o = json_new_object();
+	if (!strbuf_ok(&sb) || !o ||
+	    json_object_push(o, "check", json_new_string(check)) ||
+	    json_object_push(o, "status", json_new_string(json_word[st])) ||
+	    json_object_push(o, "detail", json_new_stringn(sb.buf, sb.len))) {
+		json_free(o);
+		v->oom = true;
+	} else if (json_array_push(v->checks, o)) { /* it frees o */
+		v->oom = true;
+	}
+	strbuf_release(&sb);
+}
 
 static void line(struct verify *v, const char *check, bool ok,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -48,14 +91,15 @@ static void line(struct verify *v, const char *check, bool ok,
 	char text[1024];
 	va_list ap;
 
-	printf("%-12s %-7s", check, ok ? "ok" : "FAILED");
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	print_text(text, strlen(text)); /* it may quote the EIF's own text */
-	putchar('\n');
-	if (!ok)
-		v->failed = 1;
+	result(v, check, ok ? CHECK_OK : CHECK_FAILED, text, strlen(text));
+}
+
+static void skipped(struct verify *v, const char *check, const char *why)
+{
+	result(v, check, CHECK_SKIPPED, why, strlen(why));
 }
 
 static void check_signature(struct verify *v)
@@ -63,7 +107,7 @@ static void check_signature(struct verify *v)
 	struct ek_error err;
 
 	if (!v->img.signature_buf) {
-		printf("%-12s %-7s%s\n", "signature", "-", "not signed");
+		skipped(v, "signature", "not signed");
 		return;
 	}
 	if (sign_parse_section(v->img.signature_buf, v->img.signature_len,
@@ -86,20 +130,25 @@ static void check_metadata(struct verify *v)
 {
 	struct eif_metadata m;
 	struct ek_error err;
+	struct strbuf sb;
 
 	if (!v->img.metadata_buf) {
-		printf("%-12s %-7s%s\n", "metadata", "-", "none (version 2 or 3)");
+		skipped(v, "metadata", "none (version 2 or 3)");
 		return;
 	}
 	if (metadata_parse(v->img.metadata_buf, v->img.metadata_len, &m, &err)) {
 		line(v, "metadata", false, "%s", err.msg);
 		return;
 	}
-	printf("%-12s %-7s", "metadata", "ok");
-	print_text(m.image_name, m.image_name_len);
-	putchar(' ');
-	print_text(m.image_version, m.image_version_len);
-	putchar('\n');
+	strbuf_init(&sb);
+	strbuf_add(&sb, m.image_name, m.image_name_len);
+	strbuf_addch(&sb, ' ');
+	strbuf_add(&sb, m.image_version, m.image_version_len);
+	if (strbuf_ok(&sb))
+		result(v, "metadata", CHECK_OK, sb.buf, sb.len);
+	else
+		v->oom = true;
+	strbuf_release(&sb);
 	metadata_release(&m);
 }
 
@@ -180,20 +229,78 @@ static void check_cert(struct verify *v, const char *path)
 		     match ? "signed with" : "not signed with", path);
 }
 
+/* Every check after the layout's, which passed. */
+static void run_checks(struct verify *v, const char *pcrs, const char *cert,
+		       bool deep)
+{
+	struct ek_error err;
+	char desc[512];
+
+	line(v, "layout", true, "version %u, %s, %u sections, %llu bytes",
+	     v->img.hdr.version,
+	     v->img.hdr.flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64",
+	     v->img.nsec, (unsigned long long)v->img.file_size);
+	line(v, "crc", v->img.crc_ok, "0x%08x%s", v->img.hdr.crc32,
+	     v->img.crc_ok ? "" : " does not match the contents");
+	check_metadata(v);
+	check_signature(v);
+	if (pcrs)
+		check_pcrs(v, pcrs);
+	if (cert)
+		check_cert(v, cert);
+	if (deep && deep_kernel(&v->img, desc, sizeof(desc), &err))
+		line(v, "kernel", false, "%s", err.msg);
+	else if (deep)
+		line(v, "kernel", true, "%s", desc);
+	if (deep && deep_app(&v->img, desc, sizeof(desc), &err))
+		line(v, "app", false, "%s", err.msg);
+	else if (deep)
+		line(v, "app", true, "'%s' can start", desc);
+	if (v->have_sig)
+		sig_info_release(&v->sig);
+}
+
+/* With --json, print {"ok": ..., "checks": [...]}: the exit status and
+ * the lines of the text output, as data. */
+static int finish(struct verify *v)
+{
+	struct json_value *root;
+	struct ek_error err;
+	bool bad = false;
+
+	if (!v->checks)
+		return v->failed;
+	root = json_new_object();
+	if (v->oom || !root ||
+	    json_object_push(root, "ok", json_new_bool(!v->failed))) {
+		json_free(v->checks);
+		bad = true;
+	} else if (json_object_push(root, "checks", v->checks) ||
+		   print_json(root)) {
+		bad = true; /* root owns the checks, or push freed them */
+	}
+	json_free(root);
+	if (bad) {
+		ek_fail(&err, EK_ENOMEM, "cannot print the results");
+		return report("verify", &err);
+	}
+	return v->failed;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "pcrs", required_argument, NULL, 'p' },
 		{ "signing-certificate", required_argument, NULL, 'c' },
 		{ "deep", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pcrs = NULL, *cert = NULL;
 	struct verify v;
 	struct ek_error err;
-	bool deep = false;
-	char desc[512];
+	bool json = false, deep = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -205,38 +312,23 @@ int cmd_verify(int argc, char **argv)
 			cert = optarg;
 		else if (c == 'd')
 			deep = true;
+		else if (c == 'j')
+			json = true;
 		else
 			return option_error("verify", usage, c, argv);
 	}
 	if (argc - optind != 1)
 		return usage_error("verify", usage, "give one EIF file");
 	memset(&v, 0, sizeof(v));
+	if (json && !(v.checks = json_new_array())) {
+		ek_fail(&err, EK_ENOMEM, "out of memory");
+		return report("verify", &err);
+	}
 	if (eif_open(argv[optind], &v.img, 0, &err)) {
 		line(&v, "layout", false, "%s", err.msg);
-		return 1;
+	} else {
+		run_checks(&v, pcrs, cert, deep);
+		eif_image_release(&v.img);
 	}
-	line(&v, "layout", true, "version %u, %s, %u sections, %llu bytes",
-	     v.img.hdr.version,
-	     v.img.hdr.flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64",
-	     v.img.nsec, (unsigned long long)v.img.file_size);
-	line(&v, "crc", v.img.crc_ok, "0x%08x%s", v.img.hdr.crc32,
-	     v.img.crc_ok ? "" : " does not match the contents");
-	check_metadata(&v);
-	check_signature(&v);
-	if (pcrs)
-		check_pcrs(&v, pcrs);
-	if (cert)
-		check_cert(&v, cert);
-	if (deep && deep_kernel(&v.img, desc, sizeof(desc), &err))
-		line(&v, "kernel", false, "%s", err.msg);
-	else if (deep)
-		line(&v, "kernel", true, "%s", desc);
-	if (deep && deep_app(&v.img, desc, sizeof(desc), &err))
-		line(&v, "app", false, "%s", err.msg);
-	else if (deep)
-		line(&v, "app", true, "'%s' can start", desc);
-	if (v.have_sig)
-		sig_info_release(&v.sig);
-	eif_image_release(&v.img);
-	return v.failed;
+	return finish(&v);
 }

@@ -1,8 +1,11 @@
 /* main.c: the command table; the only place that exits. */
 #include "base/internal.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include "base/io.h"
 #include "cli.h"
@@ -64,6 +67,7 @@ static const struct cmd commands[] = {
 	{ "pcr", cmd_pcr, "measurements of an EIF, a certificate or any file" },
 	{ "sign", cmd_sign, "add or replace the signature of an EIF" },
 	{ "verify", cmd_verify, "check layout, CRC, signature and expected PCRs" },
+	{ "attest", cmd_attest, "verify an enclave's attestation document against an image" },
 };
 
 static void usage(FILE *f)
@@ -73,7 +77,60 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'eifkit <command> --help' describes each command.\n");
+	fprintf(f, "\n'eifkit <command> --help' describes each command, "
+		   "'eifkit help <command>'\nopens its manual page.\n");
+}
+
+extern char **environ;
+
+/* Run man with args, its output to /dev/null when quiet; its exit
+ * status, or -1 when it cannot be started (not installed). */
+static int run_man(char *const args[], bool quiet)
+{
+	posix_spawn_file_actions_t fa;
+	int status = -1;
+	pid_t pid;
+
+	if (posix_spawn_file_actions_init(&fa))
+		return -1;
+	if (quiet &&
+	    (posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) ||
+	     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0))) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	fflush(stdout);
+	if (posix_spawnp(&pid, "man", &fa, NULL, args, environ) == 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	return status;
+}
+
+/* eifkit help COMMAND: the manual page, eifkit-COMMAND(1), when man is
+ * installed and has it (man -w finds it); otherwise the command's own
+ * --help, so that help works from a build tree too. */
+static int help(const char *name)
+{
+	char page[64], where[] = "-w", man[] = "man", opt[] = "--help";
+	char *find[] = { man, where, page, NULL };
+	char *show[] = { man, page, NULL };
+	char *help_argv[] = { NULL, opt, NULL };
+
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(name, commands[i].name))
+			continue;
+		snprintf(page, sizeof(page), "eifkit-%s", commands[i].name);
+		if (run_man(find, true) == 0)
+			return run_man(show, false) == 0 ? 0 : 1;
+		help_argv[0] = (char *)commands[i].name;
+		return commands[i].fn(2, help_argv);
+	}
+	fprintf(stderr, "eifkit help: '%s' is not a command\n", name);
+	usage(stderr);
+	return 2;
 }
 
 int main(int argc, char **argv)
@@ -84,6 +141,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[1], "help") && argc == 3 && argv[2][0] != '-')
+		return help(argv[2]);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);

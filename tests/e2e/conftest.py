@@ -1,7 +1,11 @@
 """Shared fixtures for the end-to-end tests: they drive the eifkit binary."""
+import atexit
+import functools
 import os
 import pathlib
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -13,6 +17,33 @@ def eifkit_path():
     p = os.environ.get("EIFKIT", str(ROOT / "build" / "eifkit"))
     assert os.access(p, os.X_OK), f"eifkit binary not found at {p}; run make"
     return p
+
+
+NOBODY = 65534
+
+
+@functools.lru_cache(maxsize=None)
+def reachable_eifkit():
+    """A copy of the binary that any user can run: the checkout may be in
+    a folder only root can enter (/root on Debian), and the tests that
+    drop to nobody must still reach what they run."""
+    d = tempfile.mkdtemp(prefix="eifkit-bin-")
+    atexit.register(shutil.rmtree, d, True)
+    os.chmod(d, 0o755)
+    dst = os.path.join(d, "eifkit")
+    shutil.copyfile(eifkit_path(), dst)
+    os.chmod(dst, 0o755)
+    return dst
+
+
+def as_nobody(*args):
+    """argv for eifkit args run as nobody when we are root (root reads
+    anything, so permission tests need another user), else as ourselves.
+    Every file it is given must be reachable by nobody too."""
+    if os.geteuid() != 0:
+        return [eifkit_path(), *map(str, args)]
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+            "--clear-groups", reachable_eifkit(), *map(str, args)]
 
 
 class Result:

@@ -338,8 +338,8 @@ def test_xattrs_dropped_with_one_count(tmp_path):
     assert r.code == 0, r
     assert r.err.decode() == (
         "eifkit ramdisk: warning: dropped the extended attributes (file "
-        "capabilities, ACLs, SELinux labels) of 3 files: newc cannot store "
-        "them\n")
+        "capabilities, ACLs, SELinux labels) of 3 files ('/a', '/b', '/c'): "
+        "newc cannot store them\n")
     # and nothing of them in the archive
     x = tmp_path / "x"
     extract(out, x)
@@ -463,7 +463,7 @@ def test_required_dirs_must_be_dirs(tmp_path, what):
 def test_unreadable_file_named(tmp_path):
     import subprocess
     import tempfile
-    from conftest import eifkit_path
+    from conftest import as_nobody
     with tempfile.TemporaryDirectory() as d:
         d = os.path.realpath(d)
         os.chmod(d, 0o777)
@@ -474,12 +474,10 @@ def test_unreadable_file_named(tmp_path):
         os.chmod(os.path.join(root, "sub", "secret"), 0)
         os.chmod(os.path.join(root, "sub"), 0o755)
         os.chmod(root, 0o755)
-        cmd = [eifkit_path(), "ramdisk", "--layout", "plain", "--rootfs", root,
-               "-o", os.path.join(d, "o.cpio")]
-        if IS_ROOT:
-            cmd = ["setpriv", "--reuid=65534", "--regid=65534",
-                   "--clear-groups", *cmd]
-        cp = subprocess.run(cmd, capture_output=True)
+        cp = subprocess.run(as_nobody("ramdisk", "--layout", "plain",
+                                      "--rootfs", root, "-o",
+                                      os.path.join(d, "o.cpio")),
+                            capture_output=True)
         assert cp.returncode == 1, cp
         assert cp.stderr.decode() == (f"eifkit ramdisk: '{root}/sub/secret': "
                                       "Permission denied\n")

@@ -25,7 +25,7 @@ import tempfile
 
 import pytest
 
-from conftest import fake_kernel, eifkit_path
+from conftest import as_nobody, fake_kernel, eifkit_path
 
 IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
@@ -138,7 +138,8 @@ def build_args(base, *extra):
 CLEAN_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
 
 
-def build_hash(out_dir, args, env=None, cwd=None, prefix=(), umask=None):
+def build_hash(out_dir, args, env=None, cwd=None, prefix=(), umask=None,
+               nobody=False):
     out = pathlib.Path(out_dir) / "out.eif"
     if out.exists():
         out.unlink()
@@ -146,8 +147,10 @@ def build_hash(out_dir, args, env=None, cwd=None, prefix=(), umask=None):
     def pre():
         if umask is not None:
             os.umask(umask)
-    cp = subprocess.run([*prefix, eifkit_path(), "build", "--no-app-check", "-o", str(out),
-                         *map(str, args)], env=dict(CLEAN_ENV, **(env or {})),
+    argv = (as_nobody("build", "--no-app-check", "-o", out, *args) if nobody
+            else [eifkit_path(), "build", "--no-app-check", "-o", str(out),
+                  *map(str, args)])
+    cp = subprocess.run([*prefix, *argv], env=dict(CLEAN_ENV, **(env or {})),
                         cwd=cwd, capture_output=True, preexec_fn=pre)
     assert cp.returncode == 0, (prefix, args, cp.stderr)
     h = hashlib.sha256(out.read_bytes()).hexdigest()
@@ -232,10 +235,8 @@ def test_variations(work, keep):
     h["absolute paths (cp -a)"] = build_hash(out, build_args(far, *extra))
     # the user
     if IS_ROOT:
-        h["user nobody"] = build_hash(
-            out, build_args(a, *extra),
-            prefix=["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                    "--clear-groups"])
+        h["user nobody"] = build_hash(out, build_args(a, *extra),
+                                      nobody=True)
     # CPUs
     if shutil.which("taskset") and os.cpu_count() > 1:
         h["taskset -c 0"] = build_hash(out, build_args(a, *extra),

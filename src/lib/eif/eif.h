@@ -94,6 +94,11 @@ struct ek_signer;
 struct eif_write_opts {
 	uint16_t flags;                  /* EIF_FLAG_ARM64 or 0 */
 	const struct ek_signer *signer;  /* NULL: unsigned */
+	/* NULL, or called by the writing thread after each chunk with the
+	 * bytes of the file written so far: for a progress display, which
+	 * is the caller's (the library prints nothing). */
+	void (*progress)(void *ctx, uint64_t done);
+	void *progress_ctx;
 };
 
 struct eif_write_result {

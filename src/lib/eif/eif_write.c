@@ -20,6 +20,7 @@
 struct wstate {
 	int fd;
 	const char *name;
+	const struct eif_write_opts *opts;
 	struct hashpipe *pipe;
 	uint64_t pos;
 	struct eif_header hdr;
@@ -115,6 +116,8 @@ static int stream_section(struct wstate *w, const struct eif_wsection *sec,
 					     w->name);
 		w->pos += got;
 		done += got;
+		if (w->opts->progress)
+			w->opts->progress(w->opts->progress_ctx, w->pos);
 	}
 	if (check_not_grown(&src, err))
 		return err->code;
@@ -228,6 +231,7 @@ int eif_write(int fd, const char *name, const struct eif_wsection *secs,
 	memset(res, 0, sizeof(*res));
 	w.fd = fd;
 	w.name = name;
+	w.opts = opts;
 	w.pos = EIF_HDR_SIZE;
 	ret = stream_all(&w, secs, n, &hr, err);
 	if (ret == 0 && opts->signer)

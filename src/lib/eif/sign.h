@@ -28,6 +28,25 @@ int signer_load(const char *cert_path, const char *key_path,
 		struct ek_signer **ret, struct ek_error *err);
 void signer_free(struct ek_signer *s); /* NULL is fine */
 
+/* A signer whose key is elsewhere (a PKCS#11 token, a KMS behind a
+ * program): fn gets the digest of the COSE Sig_structure (SHA-256, -384
+ * or -512 by the certificate's curve) and returns a DER or raw r || s
+ * ECDSA signature; see cose_digest_sign_fn. The library never runs
+ * anything itself: how the digest is signed is the caller's. Every
+ * signature fn returns is verified with the certificate's public key
+ * before it is used; one that does not verify is an EK_ECRYPTO error
+ * naming what ("signer 'cmd'", ...). The signer owns ctx from the call
+ * on: release (may be NULL) gets it in signer_free, or at once if the
+ * load fails. */
+typedef int (*signer_sign_fn)(void *ctx, const uint8_t *digest,
+			      size_t digest_len, uint8_t *sig, size_t sig_max,
+			      size_t *sig_len, struct ek_error *err);
+int signer_load_external(const char *cert_path, signer_sign_fn fn,
+			 void (*release)(void *ctx), void *ctx,
+			 const char *what, struct ek_signer **ret,
+			 struct ek_error *err);
+
+
 /* PCR8 of the signer's certificate: SHA384(0^48 || SHA384(DER)). */
 void signer_pcr8(const struct ek_signer *s, uint8_t pcr8[SIGN_PCR_LEN]);
 
@@ -75,5 +94,15 @@ bool sig_info_matches_pcr0(const struct sig_info *info,
  * the one embedded? Used by verify --signing-certificate. */
 int sign_cert_file_matches(const char *cert_path, const struct sig_info *info,
 			   bool *match_ret, struct ek_error *err);
+
+/* The section's CBOR, in serde_cbor's layout (EIF-FORMAT.md 9.2), for
+ * the signer and for the tests that check it against the official
+ * vectors: PcrInfo {register_index, register_value}, and the section
+ * [{signing_certificate, signature}] around a PEM and a COSE_Sign1. */
+struct strbuf;
+void sign_encode_pcr_info(struct strbuf *sb, uint32_t index,
+			  const uint8_t *value, size_t len);
+void sign_encode_section(struct strbuf *sb, const uint8_t *pem,
+			 size_t pem_len, const uint8_t *cose, size_t cose_len);
 
 #endif

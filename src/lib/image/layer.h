@@ -37,6 +37,7 @@ struct layer_opts {
 	bool keep_mtimes;        /* else mtime below */
 	int64_t mtime;
 	unsigned long xattr_files; /* out: entries whose xattrs were dropped */
+	char xattr_first[3][256];  /* out: the first few, "/path" */
 };
 
 /* Verify the layer blob against its digest, then apply it to t. */

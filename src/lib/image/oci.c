@@ -520,9 +520,12 @@ static char *digest_from_name(const char *name)
 	return NULL;
 }
 
+/* *tag: the first RepoTag of the entry found that ref matches (any when
+ * there is no ref), as the archive spells it: DockerInfo's Ref. */
 static struct json_object *docker_entry(struct blobstore *bs,
 					struct json_object *list,
-					const char *ref, struct ek_error *err)
+					const char *ref, const char **tag,
+					struct ek_error *err)
 {
 	size_t n = json_object_array_length(list), found = 0;
 	struct json_object *hit = NULL;
@@ -534,18 +537,22 @@ static struct json_object *docker_entry(struct blobstore *bs,
 		struct json_object *tags = member(e, "RepoTags", json_type_array);
 		size_t nt = tags ? json_object_array_length(tags) : 0;
 		bool match = !ref;
+		const char *first = NULL;
 
 		for (size_t k = 0; k < nt; k++) {
 			const char *t = json_object_get_string(
 				json_object_array_get_idx(tags, k));
 
 			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", t ? t : "?");
+			if (t && !first && ref_matches(ref, t))
+				first = t;
 			match = match || ref_matches(ref, t);
 		}
 		if (!nt)
 			strbuf_addf(&sb, "%s(untagged)", sb.len ? ", " : "");
 		if (match) {
 			hit = e;
+			*tag = first;
 			found++;
 		}
 	}
@@ -645,7 +652,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 			  struct ek_error *err)
 {
 	struct json_object *list, *entry;
-	const char *cname;
+	const char *cname, *tag = NULL;
 	char *cdigest = NULL;
 	int r;
 
@@ -661,7 +668,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 		return ek_fail(err, EK_EFORMAT, "'%s': manifest.json is not a "
 			       "list", blobstore_path(bs));
 	}
-	entry = docker_entry(bs, list, ref, err);
+	entry = docker_entry(bs, list, ref, &tag, err);
 	cname = str_of(entry, "Config");
 	if (!entry)
 		r = err->code;
@@ -674,7 +681,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 		r = docker_layers(bs, entry, cname, cdigest, img, err);
 	if (r == 0 && !strncmp(cname, "blobs/", 6))
 		r = docker_manifest(bs, goarch, img, err);
-	if (r == 0 && ref && !(img->ref = strdup(ref)))
+	if (r == 0 && tag && !(img->ref = strdup(tag)))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	free(cdigest);
 	json_object_put(list);
