@@ -39,6 +39,24 @@ struct layer_opts {
 	unsigned long xattr_files; /* out: entries whose xattrs were dropped */
 };
 
+/* A layer's bytes, from wherever they come (a blob, or a fuzzer's
+ * input). read fills up to cap bytes, fewer only at the end (0 there). */
+struct layer_src {
+	int (*read)(void *ctx, void *buf, size_t cap, size_t *got,
+		    struct ek_error *err);
+	void *ctx;
+	const char *name;       /* for messages */
+	const char *media_type; /* NULL: plain, gzip or zstd, as the bytes say */
+};
+
+/* Apply one layer to t. The media type's compression (+gzip, .gzip,
+ * +zstd, else plain tar) must be what the bytes are (gzip 1f 8b, zstd
+ * 28 b5 2f fd, anything else plain); only that one is decompressed.
+ * Any libarchive warning is an error. */
+int layer_apply_src(struct tree *t, struct stage *st,
+		    const struct layer_src *src, struct layer_opts *o,
+		    struct ek_error *err);
+
 /* Verify the layer blob against its digest, then apply it to t. */
 int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
 		const struct oci_layer *l, struct layer_opts *o,
