@@ -56,13 +56,14 @@ static int load_image(const struct build_plan *p, const struct build_input *in,
 			       "given");
 	if (split_ref(in->arg, &path, &ref))
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	r = blobstore_open(kind == OCI_LAYOUT ? 'd' : 't', path, &bs, err);
+	r = blobstore_open(kind == OCI_LAYOUT ? 'd' : 't', path, p->tmpdir,
+			   &bs, err);
 	if (r == 0)
 		r = oci_resolve(bs, kind, ref, p->goarch ? p->goarch : "amd64",
 				&res->image, err);
 	res->have_image = r == 0;
 	if (r == 0 && res->stage.fd < 0)
-		r = stage_open(&res->stage, err);
+		r = stage_open(&res->stage, p->tmpdir, err);
 	for (size_t i = 0; r == 0 && i < res->image.nlayers; i++)
 		r = layer_apply(&res->tree, &res->stage, bs,
 				&res->image.layers[i], &res->lopts, err);

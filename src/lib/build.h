@@ -55,7 +55,7 @@ struct build_plan {
 	bool keep_mtimes;        /* else every mtime is the value below */
 	int64_t mtime;           /* SOURCE_DATE_EPOCH, or 0 */
 	const char *goarch;      /* image platform: "amd64" or "arm64" */
-	const char *tmpdir;      /* for the layers' stage file; NULL: /tmp */
+	const char *tmpdir;      /* stage file, decompressed archives; NULL: /tmp */
 };
 
 struct build_result {

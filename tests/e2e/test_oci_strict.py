@@ -2,17 +2,27 @@
 read one way of several (issue #10, findings 9 to 12): libarchive
 warnings, media types that are not what the bytes are, malformed
 whiteouts. Each test fails on an eifkit that reads them leniently."""
+import io
+import os
+import pathlib
+import subprocess
 import tarfile
 
 import pytest
 
-from test_oci_common import (MT_LAYER, dir_, err_text, make_image,
-                             plain_tree, ramdisk, reg, tar_bytes)
+from conftest import eifkit_path
+from test_oci_common import (MT_LAYER, dir_, docker_legacy, err_text,
+                             jbytes, make_image, plain_tree, ramdisk, reg,
+                             tar_bytes, tar_folder)
 
 
 def refused(tmp_path, layers, *words, **kw):
     lay = make_image(tmp_path / "img", layers, **kw)
-    r, out = ramdisk(tmp_path, "--oci", lay.path)
+    return refused_args(tmp_path, ["--oci", lay.path], *words)
+
+
+def refused_args(tmp_path, args, *words):
+    r, out = ramdisk(tmp_path, *args)
     e = err_text(r)
     assert r.code == 1, r
     assert e.startswith("eifkit ramdisk: ") and e.count("\n") == 1, e
@@ -112,3 +122,82 @@ def test_wellformed_whiteouts_still_work(tmp_path):
     assert sorted(p.name for p in t.iterdir()) == ["d", "e"]
     assert [p.name for p in (t / "d").iterdir()] == ["g"]
     assert list((t / "e").iterdir()) == []
+
+
+# ---- finding 10: duplicate archive members -----------------------------
+
+def append_member(tar, name, data):
+    with tarfile.open(tar, "a") as t:
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("second", ["index.json", "./index.json",
+                                    "/index.json"])
+def test_two_index_json_in_an_oci_archive_are_refused(tmp_path, second):
+    """tar x and docker load keep the last, a reader that stops at the
+    first sees another image."""
+    good = make_image(tmp_path / "good", [[reg("a", "good")]])
+    evil = make_image(tmp_path / "evil", [[reg("a", "evil")]])
+    tar = tar_folder(good.path, tmp_path / "o.tar")
+    for p in sorted((evil.path / "blobs/sha256").iterdir()):
+        if not (good.path / "blobs/sha256" / p.name).exists():
+            append_member(tar, "blobs/sha256/" + p.name, p.read_bytes())
+    append_member(tar, second, (evil.path / "index.json").read_bytes())
+    refused_args(tmp_path, ["--oci-archive", tar], "two members named "
+                 "'index.json'")
+
+
+def test_two_manifest_json_in_a_docker_archive_are_refused(tmp_path):
+    tar = tmp_path / "d.tar"
+    info = docker_legacy(tar, [[reg("a", "1")]], Cmd=["/a"])
+    other = [dict(info["manifest"][0], RepoTags=["evil:latest"])]
+    append_member(tar, "manifest.json", jbytes(other))
+    refused_args(tmp_path, ["--docker-archive", tar], "two members named "
+                 "'manifest.json'")
+
+
+def test_two_copies_of_a_layer_are_refused(tmp_path):
+    tar = tmp_path / "d.tar"
+    info = docker_legacy(tar, [[reg("a", "1")]], Cmd=["/a"])
+    layer = info["manifest"][0]["Layers"][0]
+    append_member(tar, layer, tar_bytes([reg("a", "evil")]))
+    refused_args(tmp_path, ["--docker-archive", tar], "two members named",
+                 layer)
+
+
+def test_a_folder_member_and_its_files_are_no_duplicates(tmp_path):
+    """tar_folder writes "blobs" and "blobs/sha256" folder members as
+    well as the blobs: names differ, so this is read."""
+    lay = make_image(tmp_path / "img", [[reg("a", "ok")]])
+    tar = tar_folder(lay.path, tmp_path / "o.tar", "./")
+    t = plain_tree(tmp_path, "--oci-archive", tar)
+    assert (t / "a").read_text() == "ok"
+
+
+# ---- finding 13: a compressed archive is decompressed once --------------
+
+def test_a_gzip_docker_archive_is_read_once(tmp_path):
+    """Was: the archive reopened and decompressed from the start for
+    every blob (400 layers: 5x the time of the plain archive). Counted
+    here as opens of the archive, not timed; the decompressed copy is an
+    unlinked temporary in TMPDIR, gone afterwards."""
+    tar = tmp_path / "d.tar"
+    docker_legacy(tar, [[reg(f"f{i}", str(i))] for i in range(5)],
+                  Cmd=["/f0"])
+    subprocess.run(["gzip", "-q", str(tar)], check=True)
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    log = tmp_path / "strace.log"
+    out = tmp_path / "o.cpio"
+    cp = subprocess.run(["strace", "-f", "-e", "trace=open,openat", "-o",
+                         str(log), eifkit_path(), "ramdisk", "--layout",
+                         "plain", "--docker-archive", f"{tar}.gz", "-o",
+                         str(out)], env=dict(os.environ, TMPDIR=str(tmpdir)),
+                        capture_output=True)
+    assert cp.returncode == 0, cp.stderr
+    opens = [ln for ln in log.read_text().splitlines()
+             if "d.tar.gz" in ln and "ENOENT" not in ln]
+    assert len(opens) == 1, opens
+    assert list(tmpdir.iterdir()) == []

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	if (st.fd < 0 && stage_open(&st, &err))
+	if (st.fd < 0 && stage_open(&st, NULL, &err))
 		abort();
 	if (ftruncate(st.fd, 0) < 0)
 		abort();

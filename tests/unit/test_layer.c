@@ -175,8 +175,8 @@ static void run_start(struct run *r)
 	memset(r, 0, sizeof(*r));
 	layout_new();
 	tree_init(&r->t);
-	CHECK(stage_open(&r->st, &r->err) == 0);
-	CHECK(blobstore_open('d', dir, &r->bs, &r->err) == 0);
+	CHECK(stage_open(&r->st, NULL, &r->err) == 0);
+	CHECK(blobstore_open('d', dir, NULL, &r->bs, &r->err) == 0);
 }
 
 /* Apply one layer (raw tar bytes) unless an earlier one failed. */
@@ -512,7 +512,7 @@ TEST(resolve_by_platform)
 	snprintf(index, sizeof(index), "{\"schemaVersion\":2,\"manifests\":"
 		 "[%s,%s]}", amd, arm);
 	write_file("index.json", index, strlen(index));
-	CHECK(blobstore_open('d', dir, &bs, &err) == 0);
+	CHECK(blobstore_open('d', dir, NULL, &bs, &err) == 0);
 	CHECK(oci_resolve(bs, OCI_LAYOUT, NULL, "amd64", &img, &err) == 0);
 	CHECK_STR(img.arch, "amd64");
 	CHECK(img.cmd.n == 1 && !strcmp(img.cmd.v[0], "/x86"));

@@ -11,37 +11,13 @@
 #include "image/layer.h"
 #include "image/paxcheck.h"
 
-int stage_open(struct stage *st, struct ek_error *err)
+int stage_open(struct stage *st, const char *tmpdir, struct ek_error *err)
 {
-	const char *dir = getenv("TMPDIR");
-	int fd;
+	int fd = blob_tmpfile(tmpdir, err);
 
-	if (!dir || !*dir)
-		dir = "/tmp";
 	st->size = 0;
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char *path;
-
-		/* no O_TMPFILE here: create and unlink at once */
-		if (asprintf(&path, "%s/.eifkit-stage-XXXXXX", dir) < 0)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-		free(path);
-	}
-	if (fd < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "temporary file in '%s'",
-				     dir);
-	if (fd < 3) { /* entries use 0 for "no stage" */
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-		close(fd);
-		fd = high;
-	}
-	st->fd = fd;
-	return fd < 0 ? ek_fail_errno(err, EK_EIO, errno, "dup") : 0;
+	st->fd = fd; /* never 0: entries use 0 for "no stage" */
+	return fd < 0 ? err->code : 0;
 }
 
 void stage_close(struct stage *st)

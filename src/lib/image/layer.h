@@ -30,7 +30,8 @@ struct stage {
 	uint64_t size;
 };
 
-int stage_open(struct stage *st, struct ek_error *err);
+/* The stage file, in tmpdir (NULL: /tmp). */
+int stage_open(struct stage *st, const char *tmpdir, struct ek_error *err);
 void stage_close(struct stage *st);
 
 struct layer_opts {
