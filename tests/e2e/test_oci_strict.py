@@ -1,7 +1,9 @@
-"""Layers and stores that other tools read differently are refused, not
-read one way of several (issue #10, findings 9 to 12): libarchive
-warnings, media types that are not what the bytes are, malformed
-whiteouts. Each test fails on an eifkit that reads them leniently."""
+"""Images that other tools read differently are refused, not read one
+way of several (issue #10, findings 8 to 13): config strings with a NUL
+or of another JSON type, duplicate JSON keys, libarchive warnings, media
+types that are not what the bytes are, malformed whiteouts, duplicate
+archive members; and a compressed archive is decompressed once. Each
+test of a refusal fails on an eifkit that reads the input leniently."""
 import io
 import os
 import pathlib
@@ -11,9 +13,11 @@ import tarfile
 import pytest
 
 from conftest import eifkit_path
-from test_oci_common import (MT_LAYER, dir_, docker_legacy, err_text,
-                             jbytes, make_image, plain_tree, ramdisk, reg,
-                             tar_bytes, tar_folder)
+from test_oci_common import (MT_CONFIG, MT_LAYER, MT_MANIFEST, Layout,
+                             compress, config_json, digest, dir_,
+                             docker_legacy, err_text, jbytes, make_image,
+                             plain_tree, ramdisk, reg, tar_bytes, tar_folder,
+                             user_files)
 
 
 def refused(tmp_path, layers, *words, **kw):
@@ -30,6 +34,131 @@ def refused_args(tmp_path, args, *words):
         assert w in e, (w, e)
     assert not out.exists()
     return e
+
+
+# ---- finding 8: config strings are refused, not changed -----------------
+
+LAYER = [[dir_("bin"), reg("bin/app", "#!", mode=0o755)]]
+
+
+@pytest.mark.parametrize("cfg,words", [
+    (dict(Cmd=["/bin/true\0; rm -rf /"]), "config.Cmd[0]: contains NUL"),
+    (dict(Cmd=["/bin/app"], Env=["A=1\0B=2"]),
+     "config.Env[0]: contains NUL"),
+    (dict(Entrypoint=["/bin/app", "x\0"]),
+     "config.Entrypoint[1]: contains NUL"),
+    (dict(Cmd=[1, {"a": [2]}, None, True]), "config.Cmd[0]: not a string"),
+    (dict(Cmd=["/bin/app", None]), "config.Cmd[1]: not a string"),
+    (dict(Cmd="/bin/app"), "config.Cmd: not an array"),
+    (dict(Cmd=["/bin/app"], Env={"A": "1"}), "config.Env: not an array"),
+    (dict(Cmd=["/bin/app"], WorkingDir=5), "config.WorkingDir: not a string"),
+    (dict(Cmd=["/bin/app"], WorkingDir="/a\0/b"),
+     "config.WorkingDir: contains NUL"),
+    (dict(Cmd=["/bin/app"], User=0), "config.User: not a string"),
+])
+def test_config_values_of_another_type_or_with_nul(tmp_path, cfg, words):
+    img = make_image(tmp_path / "img", LAYER, **cfg).path
+    r, _ = ramdisk(tmp_path, "--oci", img, layout="user")
+    assert r.code == 1, r
+    e = err_text(r)
+    assert words in e and e.count("\n") == 1, e
+
+
+def test_config_architecture_of_another_type(tmp_path):
+    config = config_json(Cmd=["/bin/app"])
+    config["architecture"] = ["amd64"]
+    img = make_image(tmp_path / "img", LAYER, config=config).path
+    r, _ = ramdisk(tmp_path, "--oci", img, layout="user")
+    assert r.code == 1 and "architecture: not a string" in err_text(r), r
+
+
+def test_null_config_values_are_absent(tmp_path):
+    img = make_image(tmp_path / "img", LAYER, Cmd=["/bin/app"], Env=None,
+                     WorkingDir=None, Entrypoint=None).path
+    got = user_files(tmp_path, "--oci", img)
+    assert got["cmd"] == ["/bin/app"] and got["workdir"] is None
+
+
+# ---- duplicate JSON keys (issue #8) -------------------------------------
+
+def raw_image(path, config=None, manifest=None, index=None):
+    """An OCI layout whose config, manifest or index.json are given as
+    bytes (any of them; the others are made as usual)."""
+    lay = Layout(path)
+    raw = tar_bytes(LAYER[0])
+    ldesc = lay.desc(compress(raw, "gzip"), MT_LAYER["gzip"])
+    if config is None:
+        config = jbytes(config_json(diff_ids=[digest(raw)], Cmd=["/bin/app"]))
+    cdesc = lay.desc(config, MT_CONFIG)
+    if manifest is None:
+        manifest = jbytes({"schemaVersion": 2, "mediaType": MT_MANIFEST,
+                           "config": cdesc, "layers": [ldesc]})
+    mdesc = lay.desc(manifest, MT_MANIFEST)
+    if index is None:
+        index = jbytes({"schemaVersion": 2, "manifests": [mdesc]})
+    (lay.path / "index.json").write_bytes(index)
+    return lay, cdesc, ldesc, mdesc
+
+
+def test_duplicate_keys_in_the_config_are_refused(tmp_path):
+    """Go's encoding/json keeps the last "Cmd", a parser that keeps the
+    first runs another program: neither is taken."""
+    cfg = (b'{"architecture":"amd64","os":"linux","config":'
+           b'{"Cmd":["/bin/app"],"Cmd":["/bin/evil"]}}')
+    lay, *_ = raw_image(tmp_path / "img", config=cfg)
+    r, _ = ramdisk(tmp_path, "--oci", lay.path, layout="user")
+    e = err_text(r)
+    assert r.code == 1 and 'column 86: duplicate key "Cmd"' in e, r
+
+
+def test_duplicate_keys_in_a_manifest_are_refused(tmp_path):
+    lay, cdesc, ldesc, _ = raw_image(tmp_path / "a")
+    man = (b'{"schemaVersion":2,"config":' + jbytes(cdesc) +
+           b',"layers":[' + jbytes(ldesc) + b'],"layers":[]}')
+    lay, *_ = raw_image(tmp_path / "b", manifest=man)
+    r, _ = ramdisk(tmp_path, "--oci", lay.path)
+    assert r.code == 1 and "duplicate key" in err_text(r) \
+        and "layers" in err_text(r), r
+
+
+def test_duplicate_keys_in_the_index_are_refused(tmp_path):
+    lay, _, _, mdesc = raw_image(tmp_path / "a")
+    idx = (b'{"schemaVersion":2,"manifests":[' + jbytes(mdesc) +
+           b'],"manifests":[]}')
+    (lay.path / "index.json").write_bytes(idx)
+    r, _ = ramdisk(tmp_path, "--oci", lay.path)
+    assert r.code == 1 and "duplicate key" in err_text(r), r
+
+
+def test_duplicate_keys_deep_in_a_descriptor_are_refused(tmp_path):
+    lay, _, _, mdesc = raw_image(tmp_path / "a")
+    d = jbytes(mdesc)[:-1] + (b',"annotations":{"org.opencontainers.image.'
+                              b'ref.name":"a","org.opencontainers.image.'
+                              b'ref.name":"b"}}')
+    (lay.path / "index.json").write_bytes(b'{"schemaVersion":2,'
+                                          b'"manifests":[' + d + b']}')
+    r, _ = ramdisk(tmp_path, "--oci", f"{lay.path}:a")
+    assert r.code == 1 and "duplicate key" in err_text(r), r
+
+
+def test_duplicate_keys_in_docker_manifest_json_are_refused(tmp_path):
+    tar = tmp_path / "d.tar"
+    info = docker_legacy(tar, LAYER, Cmd=["/bin/app"])
+    m = info["manifest"][0]
+    evil = (b'[{"Config":"' + m["Config"].encode() + b'","Config":"x.json",'
+            b'"RepoTags":["app:latest"],"Layers":' + jbytes(m["Layers"]) +
+            b'}]')
+    members = []
+    with tarfile.open(tar) as t:
+        for ti in t.getmembers():
+            data = t.extractfile(ti).read()
+            members.append((ti, evil if ti.name == "manifest.json" else data))
+    with tarfile.open(tar, "w") as t:
+        for ti, data in members:
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    r, _ = ramdisk(tmp_path, "--docker-archive", tar)
+    assert r.code == 1 and "duplicate key" in err_text(r), r
 
 
 # ---- finding 9: libarchive warnings are errors --------------------------
