@@ -296,6 +296,22 @@ def test_two_copies_of_a_layer_are_refused(tmp_path):
                  layer)
 
 
+def test_an_archive_member_with_a_nul_in_its_pax_path_is_refused(tmp_path):
+    """libarchive reads pax path "index.json\\0.orig" as index.json; Go's
+    tar (docker load) refuses the header."""
+    lay = make_image(tmp_path / "img", [[reg("a", "1")]])
+    idx = lay.path / "index.json"
+    data = idx.read_bytes()
+    idx.unlink()
+    tar = tar_folder(lay.path, tmp_path / "o.tar")
+    with tarfile.open(tar, "a", format=tarfile.PAX_FORMAT) as t:
+        ti = tarfile.TarInfo("index.json.orig")
+        ti.size = len(data)
+        ti.pax_headers = {"path": "index.json\0.orig"}
+        t.addfile(ti, io.BytesIO(data))
+    refused_args(tmp_path, ["--oci-archive", tar], "'path' holds a NUL")
+
+
 def test_a_folder_member_and_its_files_are_no_duplicates(tmp_path):
     """tar_folder writes "blobs" and "blobs/sha256" folder members as
     well as the blobs: names differ, so this is read."""

@@ -11,6 +11,7 @@
 
 #include "base/io.h"
 #include "image/blobstore.h"
+#include "image/paxcheck.h"
 
 /* A member of a tar archive, found by the one pass at open. */
 struct member {
@@ -239,40 +240,105 @@ static int add_member(struct blobstore *bs, size_t *alloc,
 	return 0;
 }
 
+/* The index pass reads the plain tar through here, so that paxcheck sees
+ * its headers; file data is skipped with lseek. */
+struct idx_reader {
+	int fd;
+	uint64_t size;
+	struct paxcheck pc;
+	uint8_t buf[1 << 16];
+};
+
+static la_ssize_t idx_read(struct archive *a, void *ctx, const void **out)
+{
+	struct idx_reader *x = ctx;
+	ssize_t n = io_read_full(x->fd, x->buf, sizeof(x->buf));
+
+	if (n < 0) {
+		archive_set_error(a, errno, "read: %s", strerror(errno));
+		return -1;
+	}
+	*out = x->buf;
+	paxcheck_feed(&x->pc, x->buf, (size_t)n);
+	return n;
+}
+
+static la_int64_t idx_skip(struct archive *a, void *ctx, la_int64_t want)
+{
+	struct idx_reader *x = ctx;
+	off_t at = lseek(x->fd, 0, SEEK_CUR);
+	uint64_t n = (uint64_t)want;
+
+	(void)a;
+	if (at < 0 || want <= 0 || (uint64_t)at >= x->size)
+		return 0;
+	if (n > x->size - (uint64_t)at)
+		n = x->size - (uint64_t)at;
+	if (lseek(x->fd, (off_t)n, SEEK_CUR) < 0)
+		return 0;
+	paxcheck_skip(&x->pc, n);
+	return (la_int64_t)n;
+}
+
+static int check_member(struct blobstore *bs, const struct member *m,
+			uint64_t size, struct ek_error *err)
+{
+	if (m->type == 'f' && (m->off > size || m->size > size - m->off))
+		return ek_fail(err, EK_EFORMAT, "'%s': '%s' is cut short",
+			       bs->path, m->name);
+	return 0;
+}
+
 /* One pass over the headers: every member, where its data is. Two
  * members of one name are refused: tar x and docker load keep the last,
  * a reader that stops at the first sees another image. A libarchive
- * warning (a header it read only in part) is an error too. */
+ * warning (a header it read only in part) is an error too, and so is a
+ * pax name holding a NUL (paxcheck.h). */
 static int index_tar(struct blobstore *bs, struct ek_error *err)
 {
 	struct archive *ar = archive_read_new();
+	struct idx_reader *x = calloc(1, sizeof(*x));
 	struct archive_entry *e;
 	size_t alloc = 0;
-	int r = 0, ar_r;
+	int r = 0, ar_r = ARCHIVE_OK;
 	struct stat st;
 
-	if (!ar)
+	if (!ar || !x || paxcheck_init(&x->pc, err)) {
+		if (ar)
+			archive_read_free(ar);
+		if (x)
+			paxcheck_release(&x->pc);
+		free(x);
 		return ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	x->fd = bs->fd;
 	archive_read_support_format_tar(ar);
 	archive_read_support_filter_none(ar);
 	if (lseek(bs->fd, 0, SEEK_SET) < 0 || fstat(bs->fd, &st) < 0)
 		r = ek_fail_errno(err, EK_EIO, errno, "'%s'", bs->path);
-	else if (archive_read_open_fd(ar, bs->fd, 1 << 16) != ARCHIVE_OK)
+	x->size = (uint64_t)st.st_size;
+	if (r == 0 && (archive_read_set_callback_data(ar, x) ||
+		       archive_read_set_read_callback(ar, idx_read) ||
+		       archive_read_set_skip_callback(ar, idx_skip) ||
+		       archive_read_open1(ar) != ARCHIVE_OK))
 		r = ek_fail(err, EK_EFORMAT, "'%s': %s", bs->path,
-			    archive_error_string(ar));
+			    archive_error_string(ar) ? archive_error_string(ar)
+						     : "not a tar archive");
 	while (r == 0 && (ar_r = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
-		r = add_member(bs, &alloc, ar, e, err);
-		if (r == 0 && bs->m[bs->n - 1].type == 'f' &&
-		    (bs->m[bs->n - 1].off > (uint64_t)st.st_size ||
-		     bs->m[bs->n - 1].size > (uint64_t)st.st_size - bs->m[bs->n - 1].off))
-			r = ek_fail(err, EK_EFORMAT, "'%s': '%s' is cut short",
-				    bs->path, bs->m[bs->n - 1].name);
+		r = paxcheck_entry(&x->pc, (uint64_t)archive_read_header_position(ar),
+				   bs->path, err);
+		if (r == 0)
+			r = add_member(bs, &alloc, ar, e, err);
+		if (r == 0)
+			r = check_member(bs, &bs->m[bs->n - 1], x->size, err);
 	}
 	if (r == 0 && ar_r != ARCHIVE_EOF)
 		r = ek_fail(err, EK_EFORMAT, "'%s': %s", bs->path,
 			    archive_error_string(ar) ? archive_error_string(ar)
 						     : "not a tar archive");
 	archive_read_free(ar);
+	paxcheck_release(&x->pc);
+	free(x);
 	if (r)
 		return r;
 	qsort(bs->m, bs->n, sizeof(*bs->m), cmp_member);

@@ -35,6 +35,11 @@ void paxcheck_feed(struct paxcheck *c, const void *buf, size_t n)
 	}
 }
 
+void paxcheck_skip(struct paxcheck *c, uint64_t n)
+{
+	c->fed += n;
+}
+
 /* Copy bytes [off, off+n) of the stream out of the ring; -1 if they
  * are not all there (not fed yet, or already overwritten). */
 static int take(const struct paxcheck *c, uint64_t off, uint8_t *out, size_t n)

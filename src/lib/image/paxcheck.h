@@ -26,6 +26,8 @@ struct paxcheck {
 int paxcheck_init(struct paxcheck *c, struct ek_error *err);
 void paxcheck_release(struct paxcheck *c);
 void paxcheck_feed(struct paxcheck *c, const void *buf, size_t n);
+/* n bytes of file data passed over unread (they are never looked at). */
+void paxcheck_skip(struct paxcheck *c, uint64_t n);
 
 /* Check the special headers of the entry whose first header is at off
  * of the tar stream: every pax record well formed, and no NUL in the
