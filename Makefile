@@ -28,7 +28,7 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ     := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-check deps-demo deps-bench deps-build demo check unit unit-asan e2e fuzz fuzz-run fuzz-replay \
+.PHONY: all check-lib deps deps-check deps-demo deps-bench deps-build demo check unit unit-asan e2e fuzz fuzz-run fuzz-replay \
         bench install clean
 .DELETE_ON_ERROR:
 
@@ -83,9 +83,13 @@ fuzz-run: $(B)/fuzz/fuzz_eif_read
 # gcc builds the binary and unit tests, clang the sanitizer ones: both
 # must be free of warnings.
 # Module makefiles (mk/*.mk) add their own checks to CHECK_TARGETS.
-CHECK_TARGETS := all unit unit-asan e2e fuzz-replay
+CHECK_TARGETS := all check-lib unit unit-asan e2e fuzz-replay
 check: deps-check
 	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror $(CHECK_TARGETS)
+
+# The library's layers and its calls (scripts/check-lib.sh says which).
+check-lib: $(B)/libeifkit.a
+	@sh scripts/check-lib.sh $(B)/libeifkit.a
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all

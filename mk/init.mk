@@ -77,7 +77,8 @@ kernels:
 check-init: init-repro $(HBTEST_BINS) $(B)/eifkit kernels
 	@EIFKIT=$(CURDIR)/$(B)/eifkit EIFKIT_BOOT=1 EIFKIT_BUILD=$(CURDIR)/$(B) \
 	  sh scripts/run-pytest.sh tests/e2e/test_init_build.py \
-	  tests/e2e/test_init_boot.py tests/e2e/test_boot_image.py tests/e2e/test_run.py
+	  tests/e2e/test_init_boot.py tests/e2e/test_boot_image.py tests/e2e/test_run.py \
+	  tests/e2e/test_kernel.py
 
 demo-run: $(INIT_BINS) $(B)/eifkit kernels
 	@sh scripts/demo-run.sh $(B)

@@ -7,29 +7,8 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "cli.h"
-
-/* s with control characters as \n, \t or \xHH, cut to fit out. */
-static void escape(const char *s, char *out, size_t size)
-{
-	static const char named[] = "\aa\bb\tt\nn\vv\ff\rr";
-	size_t o = 0;
-
-	for (; *s && o + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-		const char *n = c && c < 0x20 ? strchr(named, c) : NULL;
-
-		if (n) {
-			out[o++] = '\\';
-			out[o++] = n[1];
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
 
 /* The message with its control characters escaped, so that a file name
  * or an argument holding a newline cannot break the error's one line. */
@@ -37,9 +16,20 @@ int report(const char *cmd, const struct ek_error *err)
 {
 	char msg[sizeof(err->msg) * 4];
 
-	escape(err->msg, msg, sizeof(msg));
+	text_escape_fixed(msg, sizeof(msg), err->msg, strlen(err->msg),
+			  TEXT_KEEP_SPACES | TEXT_KEEP_BACKSLASH);
 	fprintf(stderr, "eifkit %s: %s\n", cmd, msg);
 	return 1;
+}
+
+void print_text(const char *s, size_t len)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	text_escape(&sb, s, len, TEXT_KEEP_SPACES);
+	fputs(strbuf_ok(&sb) ? sb.buf : "(out of memory)", stdout);
+	strbuf_release(&sb);
 }
 
 void cli_warn(const char *cmd, const char *fmt, ...)
@@ -50,7 +40,8 @@ void cli_warn(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	escape(msg, out, sizeof(out));
+	text_escape_fixed(out, sizeof(out), msg, strlen(msg),
+			  TEXT_KEEP_SPACES | TEXT_KEEP_BACKSLASH);
 	fprintf(stderr, "eifkit %s: warning: %s\n", cmd, out);
 }
 

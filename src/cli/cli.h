@@ -35,6 +35,10 @@ int report(const char *cmd, const struct ek_error *err);
  * formatted text escaped. */
 void cli_warn(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Text from an EIF or an image, for a person: s[0..len) escaped
+ * (text_escape with spaces kept) on stdout, so that it can neither fake
+ * a line of the report nor reach the terminal as a control sequence. */
+void print_text(const char *s, size_t len);
 /* "eifkit CMD: <fmt>" and the usage line on stderr; returns 2. */
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -67,14 +71,24 @@ int cli_check_outputs(const char *const *outs, size_t nouts,
 
 struct eif_identity;
 struct eif_write_result;
+struct kernel_info;
 /* --arch x86_64|aarch64 -> EIF header flags (NULL means x86_64). */
 int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err);
 /* Fill the metadata defaults: reproducible where eif_build uses the clock
  * or its own name; explicit values beat what kconfig implies. *os and
  * *kver receive allocations the caller frees. */
 int cli_fill_identity(struct eif_identity *id, const char *default_name,
-		      const char *kconfig, char *time_buf, size_t time_size,
-		      char **os, char **kver, struct ek_error *err);
+		      const char *kconfig, const struct kernel_info *ki,
+		      char *time_buf, size_t time_size, char **os, char **kver,
+		      struct ek_error *err);
+/* The kernel of build and assemble, opened and checked before any work:
+ * a format that cannot boot an EIF for the arch is an error (unless
+ * check is false: --no-kernel-check), a compressed arm64 kernel a warning
+ * (unless format_ok: --kernel-format-ok). ki->release then fills
+ * KernelVersion (cli_fill_identity). Returns the fd or a negative error. */
+int cli_kernel_open(const char *cmd, const char *path, bool arm64, bool check,
+		    bool format_ok, struct kernel_info *ki, uint64_t *size,
+		    struct ek_error *err);
 /* The outputs of build, assemble and sign: the EIF and, with --pcrs, its
  * measurements. Opened before the work; cli_out_finish writes the
  * measurements to --pcrs and prints {"Measurements": ...} on stdout, and

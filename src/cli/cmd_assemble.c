@@ -10,6 +10,7 @@
 #include "base/strbuf.h"
 #include "cli.h"
 #include "eif/eif.h"
+#include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
 
@@ -26,6 +27,9 @@ static const char help[] =
 	"measurements as nitro-cli build-enclave does.\n"
 	"\n"
 	"  --kernel FILE              bzImage (x86_64) or Image (aarch64)\n"
+	"  --kernel-format-ok         no warning for a compressed aarch64 kernel\n"
+	"  --no-kernel-check          take any bytes as the kernel, as eif_build\n"
+	"                             does (KernelVersion then defaults to kernel)\n"
 	"  --cmdline STR              kernel command line, stored as given\n"
 	"  --cmdline-file FILE        command line from a file, surrounding\n"
 	"                             whitespace trimmed (as nitro-cli does)\n"
@@ -40,7 +44,8 @@ static const char help[] =
 	"  --build-tool STR           BuildTool (default eifkit)\n"
 	"  --build-tool-version STR   BuildToolVersion (default eifkit's version)\n"
 	"  --img-os STR               OperatingSystem (default OS)\n"
-	"  --img-kernel STR           KernelVersion (default kernel)\n"
+	"  --img-kernel STR           KernelVersion (default: the version in the\n"
+	"                             kernel image)\n"
 	"  --kernel-config FILE       derive OperatingSystem and KernelVersion from\n"
 	"                             a kernel .config (also --kernel_config);\n"
 	"                             explicit --img-os/--img-kernel win\n"
@@ -51,7 +56,8 @@ static const char help[] =
 
 enum { O_KERNEL = 256, O_CMDLINE, O_CMDLINE_FILE, O_RAMDISK, O_ARCH, O_NAME,
        O_VERSION, O_METADATA, O_BUILD_TIME, O_BUILD_TOOL, O_BUILD_TOOL_VER,
-       O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS };
+       O_IMG_OS, O_IMG_KERNEL, O_KCONFIG, O_CERT, O_KEY, O_PCRS,
+       O_KFORMAT_OK, O_NO_KCHECK };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
@@ -69,6 +75,8 @@ static const struct option options[] = {
 	{ "img-os", required_argument, NULL, O_IMG_OS },
 	{ "img-kernel", required_argument, NULL, O_IMG_KERNEL },
 	{ "kernel-config", required_argument, NULL, O_KCONFIG },
+	{ "kernel-format-ok", no_argument, NULL, O_KFORMAT_OK },
+	{ "no-kernel-check", no_argument, NULL, O_NO_KCHECK },
 	{ "kernel_config", required_argument, NULL, O_KCONFIG },
 	{ "signing-certificate", required_argument, NULL, O_CERT },
 	{ "private-key", required_argument, NULL, O_KEY },
@@ -84,6 +92,7 @@ struct args {
 	const char *ramdisk[MAX_RAMDISKS + 1];
 	unsigned nramdisk;
 	const char *cert, *key, *pcrs, *metadata, *kconfig;
+	bool kformat_ok, no_kcheck;
 	struct eif_identity id;
 };
 
@@ -117,6 +126,8 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_IMG_OS: a->id.operating_system = optarg; break;
 		case O_IMG_KERNEL: a->id.kernel_version = optarg; break;
 		case O_KCONFIG: a->kconfig = optarg; break;
+		case O_KFORMAT_OK: a->kformat_ok = true; break;
+		case O_NO_KCHECK: a->no_kcheck = true; break;
 		case O_CERT: a->cert = optarg; break;
 		case O_KEY: a->key = optarg; break;
 		case O_PCRS: a->pcrs = optarg; break;
@@ -193,14 +204,29 @@ static int add_file(struct inputs *in, uint16_t type, const char *path,
 	return 0;
 }
 
+/* The kernel, checked (cli_kernel_open), as the first section. */
+static int open_kernel(const struct args *a, struct inputs *in,
+		       struct kernel_info *ki, struct ek_error *err)
+{
+	uint64_t size;
+	int fd = cli_kernel_open("assemble", a->kernel, a->arch &&
+				 !strcmp(a->arch, "aarch64"), !a->no_kcheck,
+				 a->kformat_ok, ki, &size, err);
+
+	if (fd < 0)
+		return fd;
+	in->fd[in->nfd++] = fd;
+	in->sec[in->nsec].type = EIF_SEC_KERNEL;
+	eif_source_file(&in->sec[in->nsec++].src, a->kernel, fd, size);
+	return 0;
+}
+
 static int open_inputs(const struct args *a, struct inputs *in,
 		       const struct strbuf *cmdline, const struct strbuf *meta,
 		       struct ek_error *err)
 {
-	int ret = add_file(in, EIF_SEC_KERNEL, a->kernel, err);
+	int ret;
 
-	if (ret)
-		return ret;
 	in->sec[in->nsec].type = EIF_SEC_CMDLINE;
 	eif_source_mem(&in->sec[in->nsec++].src, "cmdline", cmdline->buf,
 		       cmdline->len);
@@ -240,6 +266,7 @@ static int assemble(struct args *a, struct ek_error *err)
 	struct eif_write_result res;
 	struct cli_out out = { .eif.fd = -1, .pcrs.fd = -1 };
 	char time_buf[40], *os = NULL, *kver = NULL;
+	struct kernel_info ki;
 	int ret;
 
 	strbuf_init(&cmdline);
@@ -247,10 +274,11 @@ static int assemble(struct args *a, struct ek_error *err)
 	if ((ret = check_outputs(a, err)) ||
 	    (ret = cli_out_open(&out, a->output, a->pcrs, err)) ||
 	    (ret = cli_parse_arch(a->arch, &wo.flags, err)) ||
+	    (ret = open_kernel(a, &in, &ki, err)) ||
 	    (ret = load_cmdline(a, &cmdline, err)) ||
 	    (a->metadata && (ret = metadata_load_custom(a->metadata, &custom, err))) ||
 	    (ret = cli_fill_identity(&a->id, cli_base_name(a->kernel), a->kconfig,
-				       time_buf, sizeof(time_buf), &os, &kver, err)) ||
+				       &ki, time_buf, sizeof(time_buf), &os, &kver, err)) ||
 	    (a->cert && (ret = signer_load(a->cert, a->key, &signer, err))))
 		goto out;
 	a->id.custom = custom;

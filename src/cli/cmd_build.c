@@ -12,6 +12,7 @@
 #include "base/strbuf.h"
 #include "cli.h"
 #include "eif/eif.h"
+#include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
 #include "ramdisk/layout.h"
@@ -37,6 +38,9 @@ static const char help[] =
 	"  -o, --output FILE          the EIF to write (atomically)\n"
 	"  --kernel FILE              bzImage (x86_64) or Image (aarch64)\n"
 	"  --kernel-config FILE       .config: OperatingSystem and KernelVersion\n"
+	"                             (default: the version in the kernel)\n"
+	"  --kernel-format-ok         no warning for a compressed aarch64 kernel\n"
+	"  --no-kernel-check          take any bytes as the kernel\n"
 	"  --cmdline STR              kernel command line (default: nitro-cli's)\n"
 	"  --init FILE                the enclave's /init (default: eifkit's own)\n"
 	"  --nsm FILE                 nsm.ko, loaded by init (optional)\n"
@@ -78,11 +82,13 @@ static const char default_cmdline_arm[] =
 	"root=/dev/ram0";
 
 enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
-       O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS };
+       O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS, O_KFORMAT_OK,
+       O_NO_KCHECK };
 
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
 	const char *arch, *metadata, *cert, *key, *pcrs;
+	bool kformat_ok, no_kcheck;
 	struct eif_identity id;
 	struct treeopts tree;
 	char *owned[5]; /* paths made from --blobs */
@@ -95,6 +101,8 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "kernel", required_argument, NULL, O_KERNEL },
 		{ "kernel-config", required_argument, NULL, O_KCONFIG },
+		{ "kernel-format-ok", no_argument, NULL, O_KFORMAT_OK },
+		{ "no-kernel-check", no_argument, NULL, O_NO_KCHECK },
 		{ "kernel_config", required_argument, NULL, O_KCONFIG },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "init", required_argument, NULL, O_INIT },
@@ -122,6 +130,8 @@ static int parse(int argc, char **argv, struct args *a)
 		case 'o': a->output = optarg; break;
 		case O_KERNEL: a->kernel = optarg; break;
 		case O_KCONFIG: a->kconfig = optarg; break;
+		case O_KFORMAT_OK: a->kformat_ok = true; break;
+		case O_NO_KCHECK: a->no_kcheck = true; break;
 		case O_CMDLINE: a->cmdline = optarg; break;
 		case O_INIT: a->init = optarg; break;
 		case O_NSM: a->nsm = optarg; break;
@@ -272,6 +282,8 @@ struct job {
 	struct cli_out out;
 	char *init_owned, *os, *kver;
 	int kernel_fd;
+	uint64_t ksize;
+	struct kernel_info kernel;
 	struct eif_wsection sec[5];
 	struct eif_write_opts wo;
 };
@@ -280,7 +292,6 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 {
 	char time_buf[40], name_buf[256];
 	bool arm;
-	uint64_t ksize;
 	int r;
 
 	if ((r = cli_parse_arch(a->arch, &j->wo.flags, err)))
@@ -303,10 +314,14 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	if ((r = check_outputs(a, err)) ||
 	    (r = cli_out_open(&j->out, a->output, a->pcrs, err)))
 		return r;
+	j->kernel_fd = cli_kernel_open("build", a->kernel, arm, !a->no_kcheck,
+				       a->kformat_ok, &j->kernel, &j->ksize, err);
+	if (j->kernel_fd < 0)
+		return j->kernel_fd;
 	if ((a->metadata && (r = metadata_load_custom(a->metadata, &j->custom, err))) ||
 	    (r = cli_fill_identity(&a->id, build_default_name(&a->tree.plan,
 						name_buf, sizeof(name_buf)),
-				   a->kconfig, time_buf, sizeof(time_buf),
+				   a->kconfig, &j->kernel, time_buf, sizeof(time_buf),
 				   &j->os, &j->kver, err)) ||
 	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
 	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
@@ -325,11 +340,8 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	metadata_serialize(&a->id, &j->meta);
 	if (!strbuf_ok(&j->meta))
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	j->kernel_fd = io_open_input(a->kernel, 0, &ksize, err);
-	if (j->kernel_fd < 0)
-		return j->kernel_fd;
 	j->sec[0].type = EIF_SEC_KERNEL;
-	eif_source_file(&j->sec[0].src, a->kernel, j->kernel_fd, ksize);
+	eif_source_file(&j->sec[0].src, a->kernel, j->kernel_fd, j->ksize);
 	j->sec[1].type = EIF_SEC_CMDLINE;
 	eif_source_mem(&j->sec[1].src, "cmdline", a->cmdline, strlen(a->cmdline));
 	j->sec[2].type = EIF_SEC_METADATA;

@@ -10,6 +10,7 @@
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
 
 static const char usage[] = "usage: eifkit describe [--text] FILE.eif\n";
@@ -169,22 +170,6 @@ static void find_app_files(const struct eif_image *img, struct app_file *af,
 	free(e);
 }
 
-/* Escape control bytes and invalid UTF-8 (cpio_escape) but keep spaces
- * readable: these lines are for people, not for splitting. */
-static void escape_keep_spaces(struct strbuf *sb, const char *s, size_t len)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && s[i] != ' ')
-			continue;
-		cpio_escape(sb, s + start, i - start);
-		if (i < len)
-			strbuf_addch(sb, ' ');
-		start = i + 1;
-	}
-}
-
 /* Each line of a file, escaped, as "  label  line". */
 static void print_lines(const struct eif_image *img, const struct app_file *a,
 			const char *label)
@@ -204,7 +189,7 @@ static void print_lines(const struct eif_image *img, const struct app_file *a,
 		if (i == a->size && i == start)
 			break;
 		strbuf_addf(&sb, "  %-8s ", label);
-		escape_keep_spaces(&sb, buf + start, i - start);
+		text_escape(&sb, buf + start, i - start, TEXT_KEEP_SPACES);
 		strbuf_addch(&sb, '\n');
 		start = i + 1;
 	}
@@ -229,7 +214,7 @@ static void print_app(const struct eif_image *img)
 	print_lines(img, &af[2], "workdir");
 }
 
-static void print_text(const struct facts *f)
+static void print_report(const struct facts *f)
 {
 	const struct eif_image *img = &f->img;
 	char hex[PCR_HEX_LEN + 1];
@@ -261,12 +246,19 @@ static void print_text(const struct facts *f)
 		printf("signature: none\n");
 	}
 	if (f->have_meta) {
-		printf("name:      %s\n", f->meta.image_name);
-		printf("version:   %s\n", f->meta.image_version);
-		for (size_t i = 0; i < METADATA_BUILD_KEYS; i++)
-			printf("%-18s %s\n", metadata_build_keys[i],
-			       json_object_get(f->meta.build,
-					       metadata_build_keys[i])->str.ptr);
+		printf("name:      ");
+		print_text(f->meta.image_name, f->meta.image_name_len);
+		printf("\nversion:   ");
+		print_text(f->meta.image_version, f->meta.image_version_len);
+		putchar('\n');
+		for (size_t i = 0; i < METADATA_BUILD_KEYS; i++) {
+			const struct json_value *s = json_object_get(
+				f->meta.build, metadata_build_keys[i]);
+
+			printf("%-18s ", metadata_build_keys[i]);
+			print_text(s->str.ptr, s->str.len);
+			putchar('\n');
+		}
 	}
 	print_app(img);
 }
@@ -297,7 +289,7 @@ int cmd_describe(int argc, char **argv)
 		return report("describe", &err);
 	}
 	if (text) {
-		print_text(&f);
+		print_report(&f);
 	} else {
 		j = describe_json(&f);
 		if (!j || print_json(j))

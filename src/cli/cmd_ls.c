@@ -12,6 +12,7 @@
 #include "base/strbuf.h"
 #include "cli.h"
 #include "eif/eif.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
 
 static const char usage[] = "usage: eifkit ls FILE.eif|FILE.cpio\n";
@@ -85,10 +86,10 @@ static void format_entry(struct strbuf *sb, const struct cpio_entry *e)
 		snprintf(size, sizeof(size), "%u", e->filesize);
 	utc_string(e->mtime, when, sizeof(when));
 	strbuf_addf(sb, "%s  %-9s  %10s  %s  ", mode, owner, size, when);
-	cpio_escape(sb, e->name, e->name_len);
+	text_escape(sb, e->name, e->name_len, 0);
 	if (t == CPIO_IFLNK) {
 		strbuf_addstr(sb, " -> ");
-		cpio_escape(sb, e->link, e->link_len);
+		text_escape(sb, e->link, e->link_len, 0);
 	}
 	if (is_hard_link(e))
 		strbuf_addf(sb, "  [hard link: ino %u, dev %u,%u, %u links]",

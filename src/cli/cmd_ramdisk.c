@@ -77,38 +77,49 @@ static int parse(int argc, char **argv, struct rargs *a)
 	return 0;
 }
 
-static int write_stream(struct ramdisk *rd, const char *path,
-			struct ek_error *err)
+static int write_stream(struct ramdisk *rd, struct io_outfile *out,
+			const char *path, struct ek_error *err)
 {
-	struct io_outfile out;
 	size_t cap = 1u << 18, got;
 	uint8_t *buf = malloc(cap);
-	int r = buf ? io_outfile_open(&out, path, err)
-		    : ek_fail(err, EK_ENOMEM, "out of memory");
+	int r = buf ? 0 : ek_fail(err, EK_ENOMEM, "out of memory");
 
 	while (r == 0) {
 		r = cpio_writer_read(rd->w, buf, cap, &got, err);
 		if (r || got == 0)
 			break;
-		if (io_write_full(out.fd, buf, got) < 0)
+		if (io_write_full(out->fd, buf, got) < 0)
 			r = ek_fail_errno(err, EK_EIO, errno, "'%s'", path);
 	}
-	if (buf && r == 0)
-		r = io_outfile_commit(&out, err);
-	else if (buf)
-		io_outfile_abort(&out);
 	free(buf);
 	return r;
+}
+
+/* Before any work, as build does: the output may be written and is none
+ * of the inputs. */
+static int check_output(struct rargs *a, struct ek_error *err)
+{
+	const char *outs[] = { a->output };
+	const struct cli_input ins[] = {
+		{ "--init", a->init }, { "--nsm", a->nsm },
+	};
+	int r = cli_check_outputs(outs, 1, ins, ARRAY_SIZE(ins), err);
+
+	return r ? r : build_plan_check_output(&a->tree.plan, a->output, err);
 }
 
 static int make(struct rargs *a, struct ek_error *err)
 {
 	struct ramdisk rd;
 	struct build_result res;
+	struct io_outfile out;
 	int r;
 
 	memset(&rd, 0, sizeof(rd));
 	memset(&res, 0, sizeof(res));
+	if ((r = check_output(a, err)) ||
+	    (r = io_outfile_open(&out, a->output, err)))
+		return r;
 	if (!strcmp(a->layout, "system"))
 		r = ramdisk_system(&rd, a->init, a->nsm, err);
 	else if ((r = treeopts_environment(&a->tree, err)) == 0 &&
@@ -122,7 +133,11 @@ static int make(struct rargs *a, struct ek_error *err)
 	if (r == 0)
 		r = ramdisk_open(&rd, err);
 	if (r == 0)
-		r = write_stream(&rd, a->output, err);
+		r = write_stream(&rd, &out, a->output, err);
+	if (r == 0)
+		r = io_outfile_commit(&out, err);
+	else
+		io_outfile_abort(&out);
 	ramdisk_release(&rd);
 	build_result_release(&res);
 	return r;

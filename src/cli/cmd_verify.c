@@ -40,12 +40,14 @@ static void line(struct verify *v, const char *check, bool ok,
 static void line(struct verify *v, const char *check, bool ok,
 		 const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
 
 	printf("%-12s %-7s", check, ok ? "ok" : "FAILED");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	print_text(text, strlen(text)); /* it may quote the EIF's own text */
 	putchar('\n');
 	if (!ok)
 		v->failed = 1;
@@ -88,7 +90,11 @@ static void check_metadata(struct verify *v)
 		line(v, "metadata", false, "%s", err.msg);
 		return;
 	}
-	line(v, "metadata", true, "%s %s", m.image_name, m.image_version);
+	printf("%-12s %-7s", "metadata", "ok");
+	print_text(m.image_name, m.image_name_len);
+	putchar(' ');
+	print_text(m.image_version, m.image_version_len);
+	putchar('\n');
 	metadata_release(&m);
 }
 

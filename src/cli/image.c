@@ -3,10 +3,13 @@
 #include "base/internal.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "base/io.h"
+#include "base/text.h"
 #include "cli.h"
 #include "eif/eif.h"
+#include "eif/kernel.h"
 #include "eif/metadata.h"
 
 const char *cli_base_name(const char *path)
@@ -30,9 +33,56 @@ int cli_parse_arch(const char *arch, uint16_t *flags, struct ek_error *err)
 
 /* Fill the identity's defaults: reproducible ones where eif_build uses
  * the clock or its own name. Explicit flags beat --kernel-config. */
+/* The metadata strings are shown to people (describe, verify, nitro-cli):
+ * text that would need escaping there is refused where it is made. */
+static int check_identity(const struct eif_identity *id, struct ek_error *err)
+{
+	const struct { const char *what, *s; } f[] = {
+		{ "--name (or the name from the folder or image)", id->image_name },
+		{ "--version", id->image_version },
+		{ "--img-os (or the kernel config)", id->operating_system },
+		{ "--img-kernel (or the kernel config)", id->kernel_version },
+		{ "--build-tool", id->build_tool },
+		{ "--build-tool-version", id->build_tool_version },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (text_needs_escape(f[i].s, strlen(f[i].s), TEXT_KEEP_SPACES))
+			return ek_fail(err, EK_EINVAL, "%s '%s': holds control "
+				       "characters or invalid UTF-8, which the "
+				       "metadata must not", f[i].what, f[i].s);
+	return 0;
+}
+
+int cli_kernel_open(const char *cmd, const char *path, bool arm64, bool check,
+		    bool format_ok, struct kernel_info *ki, uint64_t *size,
+		    struct ek_error *err)
+{
+	bool compressed = false;
+	int r, fd = io_open_input(path, 0, size, err);
+
+	memset(ki, 0, sizeof(*ki));
+	if (fd < 0 || !check)
+		return fd;
+	r = kernel_inspect(fd, *size, path, ki, err);
+	if (r == 0)
+		r = kernel_check(ki, arm64, path, &compressed, err);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	if (compressed && !format_ok)
+		cli_warn(cmd, "'%s': %s; AWS's aarch64 kernel is an uncompressed "
+			 "Image and Nitro may boot nothing else "
+			 "(--kernel-format-ok to go on quietly)", path,
+			 kernel_format_name(ki->format));
+	return fd;
+}
+
 int cli_fill_identity(struct eif_identity *id, const char *default_name,
-		      const char *kconfig, char *time_buf, size_t time_size,
-		      char **os, char **kver, struct ek_error *err)
+		      const char *kconfig, const struct kernel_info *ki,
+		      char *time_buf, size_t time_size, char **os, char **kver,
+		      struct ek_error *err)
 {
 	int ret;
 
@@ -40,6 +90,10 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		ret = metadata_kernel_config(kconfig, os, kver, err);
 		if (ret)
 			return ret;
+		if (ki && !kernel_config_matches(ki, *kver))
+			return ek_fail(err, EK_EINVAL, "'%s': the config of "
+				       "Linux %s, but the kernel is %s", kconfig,
+				       *kver, ki->version);
 		if (!id->operating_system)
 			id->operating_system = *os;
 		if (!id->kernel_version)
@@ -68,9 +122,11 @@ int cli_fill_identity(struct eif_identity *id, const char *default_name,
 		id->build_tool_version = EIFKIT_VERSION;
 	if (!id->operating_system)
 		id->operating_system = "OS";
+	if (!id->kernel_version && ki && ki->release[0])
+		id->kernel_version = ki->release;
 	if (!id->kernel_version)
 		id->kernel_version = "kernel";
-	return 0;
+	return check_identity(id, err);
 }
 
 int cli_source_date_epoch(int64_t *ret, struct ek_error *err)
@@ -119,7 +175,7 @@ int cli_out_finish(struct cli_out *o, const struct eif_write_result *res,
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = write_json_fd(o->pcrs.fd, o->pcrs.path, m, err);
 	if (r == 0 && (print_json(top) || fflush(stdout) != 0 || ferror(stdout)))
-		r = ek_fail(err, EK_EIO, "cannot write to stdout");
+		r = ek_fail_errno(err, EK_EIO, errno, "cannot write to stdout");
 	if (r == 0 && o->pcrs.fd >= 0)
 		r = io_outfile_commit(&o->pcrs, err);
 	if (r == 0)

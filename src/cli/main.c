@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name))
 			continue;
 		ret = commands[i].fn(argc - 1, argv + 1);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
+		/* a command that failed has said why already */
+		if ((fflush(stdout) != 0 || ferror(stdout)) && ret == 0) {
 			fprintf(stderr, "eifkit %s: cannot write to stdout\n",
 				commands[i].name);
 			return 1;

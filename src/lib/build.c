@@ -2,6 +2,8 @@
  * app's argv, environment and folder as nitro-cli and docker mean them. */
 #include "base/internal.h"
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <unistd.h>
 
@@ -296,6 +298,13 @@ int build_docker_info(const struct oci_image *img, struct json_value **ret)
 	return o ? 0 : EK_ENOMEM;
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int build_plan_check_output(const struct build_plan *p, const char *out,
 			    struct ek_error *err)
 {
@@ -319,8 +328,10 @@ int build_plan_check_output(const struct build_plan *p, const char *out,
 			path = strndup(in->arg, strcspn(in->arg, ":"));
 		else if (split_ref(in->arg, &path, &ref))
 			path = NULL;
-		r = path ? io_check_not_input(out, path, what[in->kind], err)
-			 : ek_fail(err, EK_ENOMEM, "out of memory");
+		if (!path)
+			r = ek_fail(err, EK_ENOMEM, "out of memory");
+		else if (!is_dir(path)) /* a folder here fails later, clearer */
+			r = io_check_not_input(out, path, what[in->kind], err);
 		free(path);
 		free(ref);
 	}

@@ -41,7 +41,7 @@ def test_random_round_trip(seed, tmp_path):
                 for _ in range(rng.randrange(1, 6))]
     arm64 = rng.random() < 0.5
     custom = random_custom(rng)
-    args = ["assemble", "--kernel", tmp_path / "k", "--cmdline", cmdline,
+    args = ["assemble", "--no-kernel-check", "--kernel", tmp_path / "k", "--cmdline", cmdline,
             "--name", f"img{seed}", "--version", f"v{seed}",
             "--arch", "aarch64" if arm64 else "x86_64",
             "--metadata", tmp_path / "m.json", "-o", tmp_path / "o.eif",
@@ -83,7 +83,7 @@ def test_defaults_are_reproducible(tmp_path):
     outs = []
     for i in range(2):
         out = tmp_path / f"o{i}.eif"
-        r = run("assemble", "--kernel", A / "kernel", "--cmdline", "x",
+        r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline", "x",
                 "--ramdisk", A / "ramdisk0", "-o", out, env=env)
         assert r.code == 0, r
         outs.append(out.read_bytes())
@@ -99,12 +99,12 @@ def test_kernel_config_and_explicit_flags(tmp_path):
     cfg.write_text("#\n# Automatically generated file; DO NOT EDIT.\n"
                    "# Linux/x86_64 6.1.0-28-amd64 Kernel Configuration\n")
     out = tmp_path / "o.eif"
-    r = run("assemble", "--kernel", A / "kernel", "--cmdline", "x",
+    r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline", "x",
             "--ramdisk", A / "ramdisk0", "-o", out, "--kernel_config", cfg)
     assert r.code == 0, r
     m = json.loads(run("describe", out).out)["Metadata"]
     assert (m["OperatingSystem"], m["KernelVersion"]) == ("Linux", "6.1.0")
-    r = run("assemble", "--kernel", A / "kernel", "--cmdline", "x",
+    r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline", "x",
             "--ramdisk", A / "ramdisk0", "-o", out, "--kernel-config", cfg,
             "--img-kernel", "mine")
     m = json.loads(run("describe", out).out)["Metadata"]
@@ -114,7 +114,7 @@ def test_kernel_config_and_explicit_flags(tmp_path):
 def test_cmdline_file_is_trimmed(tmp_path):
     (tmp_path / "c").write_bytes(b"  console=ttyS0 reboot=k\n")
     out = tmp_path / "o.eif"
-    r = run("assemble", "--kernel", A / "kernel", "--cmdline-file",
+    r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline-file",
             tmp_path / "c", "--ramdisk", A / "ramdisk0", "-o", out,
             "--name", "test", "--version", "test", "--build-time",
             "2024-01-01T00:00:00+00:00", "--build-tool", "eif_build",
@@ -142,13 +142,13 @@ def assert_fails(r, out_dir, *needles, code=1):
 
 
 def test_missing_kernel(tmp_path):
-    r = run("assemble", "--kernel", tmp_path / "nokernel", "--cmdline", "x",
+    r = run("assemble", "--no-kernel-check", "--kernel", tmp_path / "nokernel", "--cmdline", "x",
             "--ramdisk", A / "ramdisk0", "-o", tmp_path / "o.eif")
     assert_fails(r, tmp_path, tmp_path / "nokernel", "No such file")
 
 
 def test_missing_ramdisk(tmp_path):
-    r = run("assemble", *ok_args(tmp_path), "--ramdisk", tmp_path / "nord",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--ramdisk", tmp_path / "nord",
             "-o", tmp_path / "o.eif")
     assert_fails(r, tmp_path, tmp_path / "nord", "No such file")
 
@@ -163,7 +163,7 @@ def test_unreadable_input():
         f = d / "secret"
         f.write_bytes(b"x")
         f.chmod(0)
-        cmd = [eifkit_path(), "assemble", *ok_args(d), "--ramdisk", f,
+        cmd = [eifkit_path(), "assemble", "--no-kernel-check", *ok_args(d), "--ramdisk", f,
                "-o", d / "o.eif"]
         if os.geteuid() == 0:  # root reads anything: run as nobody
             cmd = ["setpriv", "--reuid=65534", "--regid=65534",
@@ -176,7 +176,7 @@ def test_unreadable_input():
 
 def test_directory_as_input(tmp_path):
     (tmp_path / "d").mkdir()
-    r = run("assemble", *ok_args(tmp_path), "--ramdisk", tmp_path / "d",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--ramdisk", tmp_path / "d",
             "-o", tmp_path / "o.eif")
     assert r.code == 1 and b"is a directory" in r.err
 
@@ -185,7 +185,7 @@ def test_too_many_sections(tmp_path):
     args = ["--kernel", A / "kernel", "--cmdline", "x"]
     for _ in range(30):  # 3 + 30 = 33 sections
         args += ["--ramdisk", A / "ramdisk0"]
-    r = run("assemble", *args, "-o", tmp_path / "o.eif")
+    r = run("assemble", "--no-kernel-check", *args, "-o", tmp_path / "o.eif")
     assert_fails(r, tmp_path, "33 sections", "at most 32")
 
 
@@ -193,10 +193,10 @@ def test_29_ramdisks_fit_but_not_when_signed(tmp_path):
     args = ["--kernel", A / "kernel", "--cmdline", "x"]
     for _ in range(29):
         args += ["--ramdisk", A / "ramdisk0"]
-    r = run("assemble", *args, "-o", tmp_path / "o.eif")
+    r = run("assemble", "--no-kernel-check", *args, "-o", tmp_path / "o.eif")
     assert r.code == 0, r
     s = VECTORS / "f-signed-p384"
-    r = run("assemble", *args, "-o", tmp_path / "s.eif",
+    r = run("assemble", "--no-kernel-check", *args, "-o", tmp_path / "s.eif",
             "--signing-certificate", s / "cert.pem", "--private-key",
             s / "key.pem")
     assert r.code == 1 and b"33 sections" in r.err
@@ -205,7 +205,7 @@ def test_29_ramdisks_fit_but_not_when_signed(tmp_path):
 
 def test_nul_in_cmdline(tmp_path):
     (tmp_path / "c").write_bytes(b"console=ttyS0\0evil")
-    r = run("assemble", "--kernel", A / "kernel", "--cmdline-file",
+    r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline-file",
             tmp_path / "c", "--ramdisk", A / "ramdisk0", "-o",
             tmp_path / "o.eif")
     assert_fails(r, tmp_path, tmp_path / "c", "NUL")
@@ -214,7 +214,7 @@ def test_nul_in_cmdline(tmp_path):
 def test_metadata_not_json(tmp_path):
     m = tmp_path / "m.json"
     m.write_text('{"a": 1,}')
-    r = run("assemble", *ok_args(tmp_path), "--metadata", m, "-o",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--metadata", m, "-o",
             tmp_path / "o.eif")
     assert_fails(r, tmp_path, m, "not JSON", "line 1 column")
 
@@ -222,34 +222,34 @@ def test_metadata_not_json(tmp_path):
 def test_metadata_too_large(tmp_path):
     m = tmp_path / "m.json"
     m.write_text('"' + "x" * 4095 + '"')
-    r = run("assemble", *ok_args(tmp_path), "--metadata", m, "-o",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--metadata", m, "-o",
             tmp_path / "o.eif")
     assert_fails(r, tmp_path, m, "4096")
     m.write_text('"' + "x" * 4094 + '"')  # exactly 4096 bytes is fine
-    r = run("assemble", *ok_args(tmp_path), "--metadata", m, "-o",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--metadata", m, "-o",
             tmp_path / "o.eif")
     assert r.code == 0, r
 
 
 def test_unknown_arch(tmp_path):
-    r = run("assemble", *ok_args(tmp_path), "--arch", "riscv64", "-o",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--arch", "riscv64", "-o",
             tmp_path / "o.eif")
     assert_fails(r, tmp_path, "riscv64", "unknown architecture", code=2)
 
 
 def test_output_folder_missing(tmp_path):
-    r = run("assemble", *ok_args(tmp_path), "-o", tmp_path / "no" / "o.eif")
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "-o", tmp_path / "no" / "o.eif")
     assert_fails(r, tmp_path, tmp_path / "no", "does not exist")
 
 
 def test_bad_build_time(tmp_path):
-    r = run("assemble", *ok_args(tmp_path), "--build-time", "yesterday",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--build-time", "yesterday",
             "-o", tmp_path / "o.eif")
     assert_fails(r, tmp_path, "yesterday", "RFC 3339")
 
 
 def test_bad_source_date_epoch(tmp_path):
-    r = run("assemble", *ok_args(tmp_path), "-o", tmp_path / "o.eif",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "-o", tmp_path / "o.eif",
             env={"SOURCE_DATE_EPOCH": "12ab"})
     assert_fails(r, tmp_path, "SOURCE_DATE_EPOCH")
 
@@ -257,7 +257,7 @@ def test_bad_source_date_epoch(tmp_path):
 def test_failed_build_keeps_previous_output(tmp_path):
     out = tmp_path / "o.eif"
     out.write_bytes(b"old")
-    r = run("assemble", *ok_args(tmp_path), "--ramdisk", tmp_path / "nope",
+    r = run("assemble", "--no-kernel-check", *ok_args(tmp_path), "--ramdisk", tmp_path / "nope",
             "-o", out)
     assert r.code == 1
     assert out.read_bytes() == b"old"
@@ -269,7 +269,7 @@ def test_failed_build_keeps_previous_output(tmp_path):
     ["--bogus"],
 ])
 def test_usage_errors_exit_2(args, tmp_path):
-    r = run("assemble", *args, cwd=tmp_path)
+    r = run("assemble", "--no-kernel-check", *args, cwd=tmp_path)
     assert r.code == 2, r
     assert r.err.startswith(b"eifkit assemble: ")
     assert b"usage: eifkit assemble" in r.err
@@ -278,7 +278,7 @@ def test_usage_errors_exit_2(args, tmp_path):
 def test_ramdisk_from_a_pipe(tmp_path):
     data = (A / "ramdisk0").read_bytes()
     out = tmp_path / "o.eif"
-    r = run("assemble", "--kernel", A / "kernel", "--cmdline",
+    r = run("assemble", "--no-kernel-check", "--kernel", A / "kernel", "--cmdline",
             "console=ttyS0 reboot=k", "--ramdisk", "/dev/stdin",
             "--name", "test", "--version", "test", "--build-time",
             "2024-01-01T00:00:00+00:00", "--build-tool", "eif_build",

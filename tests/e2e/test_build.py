@@ -1,6 +1,8 @@
 """eifkit build from folders: the app's command line and environment, the
 blob folder, the default cmdline per arch, the metadata, what stdout says,
-and errors (one line, exit 1, no output file; usage errors exit 2).
+and errors (one line, exit 1, no output file; usage errors exit 2); files
+changed between the scan and the read, and folders swapped for symlinks to
+outside the tree after the scan or during it (issue #10), under gdb.
 
 The EIF is read back here (newcref.eif_sections, parse), not by eifkit,
 and its PCRs are recomputed with eifref.pcr."""
@@ -13,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import eifkit_path, run
+from conftest import fake_kernel, eifkit_path, run
 from eifref import pcr
 from newcref import eif_ramdisks, eif_sections, parse
 from test_ramdisk_system import GOLDEN
@@ -30,7 +32,7 @@ KCONFIG = ("#\n# Automatically generated file; DO NOT EDIT.\n"
 @pytest.fixture
 def inputs(tmp_path):
     k = tmp_path / "kernel"
-    k.write_bytes(os.urandom(5000))
+    k.write_bytes(fake_kernel())
     root = tmp_path / "rootfs"
     (root / "bin").mkdir(parents=True)
     (root / "bin" / "app").write_bytes(b"#!/bin/sh\necho app\n")
@@ -150,6 +152,7 @@ def sections(out):
 @pytest.mark.parametrize("arch,cmdline", [("x86_64", X86_CMDLINE),
                                           ("aarch64", ARM_CMDLINE)])
 def test_default_cmdline_is_nitro_clis(inputs, arch, cmdline):
+    inputs["kernel"].write_bytes(fake_kernel(arch))
     _, out = ok(inputs, "--rootfs", inputs["root"], "--arch", arch,
                 "--entrypoint", "/bin/app")
     assert sections(out)[2] == cmdline.encode()
@@ -162,7 +165,8 @@ def make_blobs(d, arch="x86_64", cmdline=None, links=False):
     kname = "bzImage" if arch == "x86_64" else "Image"
     src = d.parent / f"blobsrc-{arch}"
     src.mkdir(exist_ok=True)
-    files = {kname: os.urandom(3000), f"{kname}.config":
+    files = {kname: fake_kernel(arch, 3000, f"4.14.256-209.484.amzn2.{arch}"),
+             f"{kname}.config":
              KCONFIG.format(arch=arch).encode(),
              "init": (GOLDEN / "init").read_bytes(),
              "nsm.ko": (GOLDEN / "nsm.ko").read_bytes()}
@@ -205,6 +209,7 @@ def test_blobs_explicit_flags_win(inputs):
     b = make_blobs(tmp / "blobs", cmdline=b"from blob\n")
     other_init = tmp / "other-init"
     other_init.write_bytes(b"another init")
+    inputs["kernel"].write_bytes(fake_kernel(release="4.14.256-1"))
     _, out = ok(inputs, "--blobs", b, "--init", other_init, "--kernel",
                 inputs["kernel"], "--cmdline", "mine", "--rootfs",
                 inputs["root"], "--entrypoint", "/bin/app", base=False)
@@ -308,35 +313,36 @@ def test_usage_errors_exit_2(tmp_path, args):
 
 # ---- a file that changes between the scan and the read ------------------------
 
-def build_paused(inp, change, *args):
+def build_paused(inp, change, *args, brk="eif_write"):
     """Run build under gdb, stopped where the tree has been scanned and
     the EIF is about to be written (at eif_write), run change(), and go
     on: change() runs exactly between the scan of the tree and the
     reading of its files. (Inputs must be regular files, so a FIFO can no
-    longer hold eifkit there.)"""
+    longer hold eifkit there.) brk, a gdb breakpoint, stops it elsewhere
+    (the first time it is reached)."""
     tmp = inp["tmp"]
     out = tmp / "o.eif"
     out.write_bytes(b"previous")
     ready, go = tmp / "gdb.ready", tmp / "gdb.go"
     so, se = tmp / "gdb.stdout", tmp / "gdb.stderr"
     argv = [eifkit_path(), "build", "-o", str(out), "--kernel",
-            str(GOLDEN / "init"), "--init", str(GOLDEN / "init"),
+            str(inp["kernel"]), "--init", str(GOLDEN / "init"),
             "--rootfs", str(inp["root"]), "--entrypoint", "/x",
             *map(str, args)]
     wait_go = f"touch {ready}; while [ ! -e {go} ]; do sleep 0.01; done"
     p = subprocess.Popen(
         ["gdb", "-q", "-nx", "-batch", "-ex", "set breakpoint pending on",
-         "-ex", "break eif_write",
+         "-ex", f"break {brk}",
          # run's own arguments replace --args: name them all again
          "-ex", f"run {shlex.join(argv[1:])} > {so} 2> {se}",
-         "-ex", f"shell {wait_go}", "-ex", "continue",
+         "-ex", f"shell {wait_go}", "-ex", "delete", "-ex", "continue",
          "-ex", 'printf "EXITCODE %d\\n", $_exitcode', "--args", *argv],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 300  # gdb reads eifkit's symbols first
         while not ready.exists():
             assert p.poll() is None, p.stdout.read()
-            assert time.time() < deadline, "gdb never reached eif_write"
+            assert time.time() < deadline, f"gdb never reached {brk}"
             time.sleep(0.01)
         change()
         go.touch()
@@ -390,3 +396,94 @@ def test_file_unchanged_with_fifo_kernel(inputs):
                                   "-o", inputs["tmp"] / "new.eif")
     assert code == 0, err
     assert (inputs["tmp"] / "new.eif").exists()
+
+
+# ---- issue #10, 2: a race must not read files outside the tree ----------------
+
+SECRET = b"secret of the host\n" * 50
+
+
+def swap_setup(inputs, where):
+    """A folder zz holding `shadow` (a file of SECRET's size) that the
+    build reads (in the rootfs, or named by --file or --nsm), and a folder
+    outside with a `shadow` holding SECRET. Returns (zz, extra args)."""
+    outside = inputs["tmp"] / "outside"
+    outside.mkdir()
+    (outside / "shadow").write_bytes(SECRET)
+    base = inputs["root"] if where == "rootfs" else inputs["tmp"] / "files"
+    zz = base / "zz"
+    zz.mkdir(parents=True)
+    (zz / "shadow").write_bytes(b"i" * len(SECRET))
+    args = {"rootfs": [], "file": ["--file", f"{zz / 'shadow'}:/etc/shadow"],
+            "nsm": ["--nsm", zz / "shadow"]}[where]
+    return zz, outside, args
+
+
+def swap_for_symlink(zz, outside):
+    """What issue #10 did: mv zz zz.old; ln -s outside zz."""
+    def change():
+        os.rename(zz, zz.with_name("zz.old"))
+        os.symlink(outside, zz)
+    return change
+
+
+@pytest.mark.parametrize("where", ["rootfs", "file", "nsm"])
+def test_folder_swapped_for_a_symlink_after_the_scan(inputs, where):
+    """A folder on the way to a file, renamed away and replaced by a
+    symlink to a folder outside between the scan and the read: the file
+    outside is never read. A rootfs file is refused (the scan saw another
+    tree); a file named by --file or --nsm is read from the folder it was
+    found in, which eifkit holds open (the rename did not change it)."""
+    zz, outside, args = swap_setup(inputs, where)
+    eif = inputs["tmp"] / "race.eif"
+    code, out, err = build_paused(inputs, swap_for_symlink(zz, outside),
+                                  *args, "-o", eif)
+    leaked = eif.exists() and SECRET in eif.read_bytes()
+    assert not leaked, "read a file outside the tree"
+    if where == "rootfs":
+        assert code == 1, err
+        assert err == (f"eifkit build: '{zz / 'shadow'}': changed after it "
+                       "was scanned (a symlink or a non-folder is on its "
+                       "path now)\n"), err
+        assert out == b"" and not eif.exists()
+        return
+    assert code == 0, err
+    sysrd, userrd = eif_ramdisks(eif.read_bytes())
+    es = {e["name"]: e["data"] for e in parse(sysrd if where == "nsm"
+                                              else userrd)}
+    name = b"nsm.ko" if where == "nsm" else b"rootfs/etc/shadow"
+    assert es[name] == b"i" * len(SECRET)
+
+
+def test_folder_swapped_for_a_symlink_during_the_scan(inputs):
+    """The same swap while the scan runs: after zz was seen to be a
+    folder and before the scan went into it (gdb stops where zz's entry
+    is added to the tree). The scan must not follow the symlink."""
+    zz, outside, args = swap_setup(inputs, "rootfs")
+    eif = inputs["tmp"] / "race.eif"
+    code, out, err = build_paused(
+        inputs, swap_for_symlink(zz, outside), "-o", eif,
+        brk="tree_add if e->path[0] == 'z' && e->path[1] == 'z' "
+            "&& e->path[2] == 0")
+    leaked = eif.exists() and SECRET in eif.read_bytes()
+    assert not leaked, "read a file outside the tree"
+    assert code == 1, err
+    assert err == (f"eifkit build: '{zz}': changed while being scanned (a "
+                   "symlink or a non-folder is there now)\n"), err
+    assert not eif.exists()
+
+
+def test_file_swapped_for_another_of_the_same_size(inputs):
+    """A file replaced by another one of the same size (renamed in from
+    the same tree) after the scan: refused, as a changed size is."""
+    f = inputs["root"] / "bin" / "data"
+    f.write_bytes(b"a" * 1000)
+    other = inputs["tmp"] / "other"
+    other.write_bytes(b"b" * 1000)
+    eif = inputs["tmp"] / "race.eif"
+    code, out, err = build_paused(inputs, lambda: os.rename(other, f),
+                                  "-o", eif)
+    assert code == 1, err
+    assert not eif.exists()
+    assert err == (f"eifkit build: '{f}': changed after it was scanned "
+                   "(another file is there now)\n"), err

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import eifkit_path
+from conftest import fake_kernel, eifkit_path
 from test_oci_common import (dir_, entries, err_text, hard, make_image,
                              plain_tree, ramdisk, reg, sym, tar_bytes,
                              zero_image)
@@ -286,7 +286,7 @@ def test_a_good_build_writes_only_its_output(tmp_path):
         (work / d).mkdir(parents=True)
     env = {"cwd": work / "cwd", "TMPDIR": str(work / "tmpdir")}
     k = tmp_path / "kernel"
-    k.write_bytes(b"k" * 1000)
+    k.write_bytes(fake_kernel(fill=b"k" * 1024))
     cp, written = traced(tmp_path, [
         "build", "-o", work / "out/app.eif", "--kernel", k, "--init", k,
         "--oci", lay.path, "--", "/bin/true"], env)
@@ -330,7 +330,7 @@ def start(tmp_path, lay, out_name, cmd="ramdisk"):
     for d in ["cwd", "out", "tmpdir"]:
         (work / d).mkdir(parents=True, exist_ok=True)
     k = tmp_path / "kernel"
-    k.write_bytes(b"k" * 1000)
+    k.write_bytes(fake_kernel(fill=b"k" * 1024))
     args = (["ramdisk", "--layout", "plain"] if cmd == "ramdisk" else
             ["build", "--kernel", k, "--init", k])
     args += ["--oci", lay.path, "-o", work / "out" / out_name]

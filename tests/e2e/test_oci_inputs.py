@@ -9,7 +9,7 @@ import tarfile
 
 import pytest
 
-from conftest import run
+from conftest import fake_kernel, run
 from test_oci_common import (Layout, MT_LAYER, MT_DOCKER_LAYER,
                              config_json, digest, docker_legacy, docker_new,
                              dir_, entries, err_text, jbytes, make_image,
@@ -26,7 +26,9 @@ def files(root):
 def build_eif(tmp, *args):
     """build with a dummy kernel and init; returns (Result, describe JSON)."""
     k = tmp / "kernel"
-    k.write_bytes(b"\x7fkernel" * 100)
+    arm = "aarch64" in args and args[list(args).index("aarch64") - 1] == "--arch"
+    k.write_bytes(fake_kernel("aarch64" if arm else "x86_64",
+                              fill=b"\x7fkernel" * 200))
     i = tmp / "init"
     i.write_bytes(b"init" * 50)
     out = tmp / "app.eif"

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import eifkit_path, run
+from conftest import fake_kernel, eifkit_path, run
 from test_oci_common import ls_cpio, reg, zero_image
 
 LIMIT_KIB = 32 * 1024
@@ -38,7 +38,7 @@ def test_1gib_layer_builds_under_32mib(tmp_path, comp):
     tmpdir = tmp_path / "tmpdir"
     tmpdir.mkdir()
     k = tmp_path / "kernel"
-    k.write_bytes(b"k" * 4096)
+    k.write_bytes(fake_kernel(fill=b"k" * 4096))
     out = tmp_path / "big.eif"
     try:
         if comp == "zstd":

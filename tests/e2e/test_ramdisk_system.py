@@ -15,7 +15,7 @@ import pathlib
 
 import pytest
 
-from conftest import run
+from conftest import fake_kernel, run
 from eifref import pcr
 from newcref import eif_ramdisks, eif_sections, parse, system_ramdisk
 
@@ -114,7 +114,7 @@ def test_bad_init(tmp_path, what):
 
 def test_build_puts_it_in_ramdisk_0(tmp_path):
     kernel = tmp_path / "bzImage"
-    kernel.write_bytes(os.urandom(4097))
+    kernel.write_bytes(fake_kernel(size=4097))
     root = tmp_path / "rootfs"
     root.mkdir()
     eif = tmp_path / "o.eif"

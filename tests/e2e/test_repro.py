@@ -25,7 +25,7 @@ import tempfile
 
 import pytest
 
-from conftest import eifkit_path
+from conftest import fake_kernel, eifkit_path
 
 IS_ROOT = os.geteuid() == 0
 NOBODY = 65534
@@ -116,7 +116,8 @@ def make_inputs(base, seed=0):
     """base/{kernel,init,nsm.ko,env,rootfs}: world-readable, so that
     nobody can read them too."""
     populate(base / "rootfs", seed)
-    (base / "kernel").write_bytes(hashlib.sha256(b"k").digest() * 300)
+    (base / "kernel").write_bytes(
+        fake_kernel(fill=hashlib.sha256(b"k").digest() * 300))
     shutil.copyfile(GOLDEN / "init", base / "init")
     shutil.copyfile(GOLDEN / "nsm.ko", base / "nsm.ko")
     (base / "env").write_text("# env\nA=1\nB=two words\n")
@@ -359,8 +360,10 @@ def test_peak_rss_is_flat(tmp_path):
         root = tmp_path / f"rootfs-{big}"
         sized_tree(root, big)
         out = tmp_path / "o.eif"
+        k = tmp_path / "kernel"
+        k.write_bytes(fake_kernel())
         rss[big] = peak_rss_kib(["build", "-o", out, "--kernel",
-                                 GOLDEN / "init", "--init", GOLDEN / "init",
+                                 k, "--init", GOLDEN / "init",
                                  "--rootfs", root, "--entrypoint", "/x"])
         size = out.stat().st_size
         out.unlink()
@@ -382,11 +385,12 @@ def test_no_temporary_file(tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     log = tmp_path / "strace.log"
+    (tmp_path / "kernel").write_bytes(fake_kernel())
     cp = subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e",
                          "trace=open,openat,creat,memfd_create,rename,"
                          "renameat,renameat2,link,linkat",
                          eifkit_path(), "build", "-o", str(out_dir / "o.eif"),
-                         "--kernel", str(GOLDEN / "init"), "--init",
+                         "--kernel", str(tmp_path / "kernel"), "--init",
                          str(GOLDEN / "init"), "--rootfs", str(root),
                          "--entrypoint", "/x"], capture_output=True)
     assert cp.returncode == 0, cp.stderr

@@ -13,6 +13,7 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,7 +23,7 @@ static void check_escaped(const char *s, size_t len)
 	struct strbuf sb;
 
 	strbuf_init(&sb);
-	cpio_escape(&sb, s, len);
+	text_escape(&sb, s, len, 0);
 	for (size_t i = 0; i < sb.len; i++)
 		if ((unsigned char)sb.buf[i] <= 0x20 || sb.buf[i] == 0x7f)
 			__builtin_trap();

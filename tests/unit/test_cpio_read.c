@@ -9,6 +9,7 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
 #include "unit.h"
 
@@ -596,8 +597,8 @@ TEST(escaping)
 		struct strbuf sb;
 
 		strbuf_init(&sb);
-		cpio_escape(&sb, rows[i].in,
-			    rows[i].len ? rows[i].len : strlen(rows[i].in));
+		text_escape(&sb, rows[i].in,
+			    rows[i].len ? rows[i].len : strlen(rows[i].in), 0);
 		CHECK(strbuf_ok(&sb));
 		CHECK_STR(sb.buf, rows[i].out);
 		strbuf_release(&sb);

@@ -267,20 +267,28 @@ static const char *file(const char *name, const char *content)
 	return p;
 }
 
-/* Start a writer on one file member of size `size` at path; read `first`
- * bytes; call change(path); read the rest. Returns the error code and
- * leaves the message in err. */
+/* Start a writer on one file member of size `size` at path (below dir,
+ * as a scan of dir records it: the identity is what lstat sees now);
+ * read `first` bytes; call change(path); read the rest. Returns the error
+ * code and leaves the message in err. */
 static int read_with_change(const char *path, uint64_t size, size_t first,
 			    void (*change)(const char *), struct ek_error *err)
 {
 	struct tree_entry e = ent("f", TREE_REG, 0644);
 	struct cpio_member m = { "", &e };
 	struct cpio_writer *w;
+	struct stat st;
 	uint8_t buf[64];
 	size_t got, done = 0;
 	int r;
 
 	e.src = (char *)path;
+	e.src_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	e.src_rel = (uint32_t)strlen(dir) + 1;
+	CHECK(e.src_dir >= 0 && !strncmp(path, dir, e.src_rel - 1));
+	CHECK(lstat(path, &st) == 0);
+	e.src_dev = (uint64_t)st.st_dev;
+	e.src_ino = (uint64_t)st.st_ino;
 	e.size = size;
 	r = cpio_writer_new(&m, 1, 1, &w, err);
 	CHECK(r == 0);
@@ -296,6 +304,7 @@ static int read_with_change(const char *path, uint64_t size, size_t first,
 	       got)
 		;
 	cpio_writer_free(w);
+	close(e.src_dir);
 	return r;
 }
 
@@ -315,6 +324,44 @@ static void grow(const char *p)
 static void to_fifo(const char *p)
 {
 	CHECK(unlink(p) == 0 && mkfifo(p, 0644) == 0);
+}
+
+/* Another file of the same size renamed over p. */
+static void replace(const char *p)
+{
+	char o[256];
+	FILE *f;
+
+	snprintf(o, sizeof(o), "%s.other", p);
+	f = fopen(o, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", f);
+		fclose(f);
+	}
+	CHECK(rename(o, p) == 0);
+}
+
+/* The folder p is in, renamed and replaced by a symlink to a folder
+ * outside that holds a file of the same name and size. */
+static char outside[64];
+
+static void swap_folder(const char *p)
+{
+	char sub[256], old[272], f[128];
+	FILE *h;
+
+	snprintf(sub, sizeof(sub), "%s", p);
+	*strrchr(sub, '/') = '\0';
+	snprintf(old, sizeof(old), "%s.old", sub);
+	snprintf(f, sizeof(f), "%s/f", outside);
+	h = fopen(f, "w");
+	CHECK(h != NULL);
+	if (h) {
+		fputs("SECRET6789abcdefghijklmnopqrstuvwxyz", h);
+		fclose(h);
+	}
+	CHECK(rename(sub, old) == 0 && symlink(outside, sub) == 0);
 }
 
 TEST(file_changes)
@@ -355,7 +402,47 @@ TEST(file_changes)
 	p = file("f", "");
 	grow(p);
 	CHECK(read_with_change(p, 0, 0, NULL, &err) == EK_EIO);
+	/* another file of the same size in its place */
+	p = file("f", content);
+	CHECK(read_with_change(p, n, 0, replace, &err) == EK_EIO);
+	CHECK(strstr(err.msg, p) && strstr(err.msg, "changed after it was "
+					   "scanned (another file is there now)"));
 	CHECK(unlink(p) == 0 && rmdir(dir) == 0);
+}
+
+/* Issue #10, 2: the folder a file is in, replaced by a symlink to a
+ * folder outside after the scan: the file outside is never read. */
+TEST(folder_swapped_for_a_symlink)
+{
+	static const char content[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	const size_t n = sizeof(content) - 1;
+	char sub[128], p[160], cmd[256];
+	struct ek_error err;
+
+	snprintf(dir, sizeof(dir), "%.40s/eifkit-cpio-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(outside, sizeof(outside), "%.40s/eifkit-out-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	CHECK(mkdtemp(dir) != NULL && mkdtemp(outside) != NULL);
+	snprintf(sub, sizeof(sub), "%s/zz", dir);
+	CHECK(mkdir(sub, 0755) == 0);
+	snprintf(p, sizeof(p), "%s/f", sub);
+	{
+		FILE *f = fopen(p, "w");
+
+		CHECK(f != NULL);
+		if (f) {
+			fputs(content, f);
+			fclose(f);
+		}
+	}
+	CHECK(read_with_change(p, n, 0, swap_folder, &err) == EK_EIO);
+	if (!strstr(err.msg, "a symlink or a non-folder is on its path now"))
+		fprintf(stderr, "  message: %s\n", err.msg);
+	CHECK(strstr(err.msg, p) && strstr(err.msg, "changed after it was "
+		     "scanned (a symlink or a non-folder is on its path now)"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, outside);
+	CHECK(system(cmd) == 0);
 }
 
 int main(void)
@@ -366,5 +453,6 @@ int main(void)
 	RUN(empty_archive);
 	RUN(refused_before_the_first_byte);
 	RUN(file_changes);
+	RUN(folder_swapped_for_a_symlink);
 	return unit_done();
 }

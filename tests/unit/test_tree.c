@@ -3,11 +3,15 @@
  * (later inputs win, a non-directory hides what an earlier directory
  * held, even once a directory comes back, missing parents), hard-link
  * groups (across folders, demoted when one member is left), and the
- * limits the scan enforces. Folders are made under $TMPDIR. */
+ * limits the scan enforces; opening content beneath a held folder
+ * (tree_open_beneath, with openat2 and with the openat walk), and scans
+ * that hold their folders so that a rename cannot lead them outside
+ * (issue #10, 2). Folders are made under $TMPDIR. */
 #include "base/internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -397,6 +401,258 @@ TEST(scan_file_spec_rules)
 	rm_rf(dir);
 }
 
+/* ---- content opened beneath a held folder ---- */
+
+/* The lowest free fd: the same before and after, when nothing leaked. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
+static void mkpath(const char *dir, const char *name, char *buf, size_t cap)
+{
+	CHECK((size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap);
+}
+
+/* The first bytes of the file rel beneath d ("" if it cannot be opened,
+ * errno kept). */
+static const char *read_beneath(int d, const char *rel, bool *walk)
+{
+	static char buf[64];
+	int fd = tree_open_beneath(d, rel, O_RDONLY | O_CLOEXEC, walk);
+	ssize_t n;
+	int e;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	e = errno;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	errno = e;
+	return buf;
+}
+
+TEST(open_beneath)
+{
+	static const char *const refused[] = {
+		"", "/", "/etc/passwd", "../x", "a/../a/b/f", "a//b/f", "a/./b/f",
+		"./a/b/f", "a/b/f/", "..",
+	};
+	const char *dir = mktemp_dir();
+	char p[256], q[256];
+	int d, free_fd = lowest_free_fd();
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	mkpath(dir, "a", p, sizeof(p));
+	CHECK(mkdir(p, 0755) == 0);
+	mkpath(dir, "a/b", p, sizeof(p));
+	CHECK(mkdir(p, 0755) == 0);
+	put_file(dir, "a/b/f", "inside");
+	put_file(dir, "a/file", "plain");
+	mkpath(dir, "a/l", p, sizeof(p));
+	CHECK(symlink("b", p) == 0);       /* stays inside, still refused */
+	mkpath(dir, "a/lf", p, sizeof(p));
+	CHECK(symlink("b/f", p) == 0);
+	mkpath(dir, "a/etc", p, sizeof(p));
+	CHECK(symlink("/etc", p) == 0);
+	mkpath(dir, "a", p, sizeof(p));
+	d = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(d >= 0);
+	mkpath(dir, "a/b", q, sizeof(q));
+	/* every case once with openat2 (where the kernel has it), once with
+	 * the walk */
+	for (int mode = 0; mode < 2; mode++) {
+		bool walk = mode == 1;
+
+		CHECK_STR(read_beneath(d, "b/f", &walk), "inside");
+		CHECK_STR(read_beneath(d, "file", &walk), "plain");
+		CHECK(walk == (mode == 1) || walk); /* only ever set */
+		errno = 0;
+		CHECK_STR(read_beneath(d, "l/f", &walk), "");
+		CHECK(errno == ELOOP || errno == ENOTDIR);
+		errno = 0;
+		CHECK_STR(read_beneath(d, "lf", &walk), "");
+		CHECK(errno == ELOOP);
+		errno = 0;
+		CHECK_STR(read_beneath(d, "etc/hostname", &walk), "");
+		CHECK(errno == ELOOP || errno == ENOTDIR);
+		errno = 0;
+		CHECK_STR(read_beneath(d, "file/x", &walk), "");
+		CHECK(errno == ENOTDIR);
+		errno = 0;
+		CHECK_STR(read_beneath(d, "b/none", &walk), "");
+		CHECK(errno == ENOENT);
+		for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+			errno = 0;
+			CHECK(tree_open_beneath(d, refused[i], O_RDONLY, &walk) < 0);
+			if (errno != EXDEV)
+				fprintf(stderr, "  '%s' (mode %d): %s\n", refused[i],
+					mode, strerror(errno));
+			CHECK(errno == EXDEV);
+		}
+	}
+	close(d);
+	CHECK(lowest_free_fd() == free_fd); /* the walk closed what it opened */
+	rm_rf(dir);
+}
+
+/* A scanned folder renamed away and replaced by a symlink: the tree holds
+ * the root it scanned, its content is still what is read. */
+TEST(scan_holds_its_root)
+{
+	const char *dir = mktemp_dir();
+	char root[128], p[256], q[256];
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+	struct tree_entry *e;
+	bool walk = false;
+	int free_fd = lowest_free_fd();
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	mkpath(dir, "r", root, sizeof(root));
+	CHECK(mkdir(root, 0755) == 0);
+	mkpath(root, "zz", p, sizeof(p));
+	CHECK(mkdir(p, 0755) == 0);
+	put_file(root, "zz/f", "scanned");
+	mkpath(dir, "out", p, sizeof(p));
+	CHECK(mkdir(p, 0755) == 0);
+	put_file(p, "f", "outside");
+	tree_init(&t);
+	memset(&o, 0, sizeof(o));
+	CHECK(scan_dir(&t, root, &o, &err) == 0);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	e = tree_find(&t, "zz/f");
+	CHECK(e != NULL && t.ndirs == 1);
+	if (e) {
+		mkpath(root, "zz/f", p, sizeof(p));
+		CHECK_STR(e->src, p);            /* the host path, for messages */
+		CHECK_STR(e->src + e->src_rel, "zz/f");
+		CHECK(e->src_dir == t.dirs[0].fd);
+		/* the root renamed, a symlink to outside in its place */
+		mkpath(dir, "r.old", q, sizeof(q));
+		CHECK(rename(root, q) == 0);
+		mkpath(dir, "out", q, sizeof(q));
+		CHECK(symlink(q, root) == 0);
+		CHECK_STR(read_beneath(e->src_dir, e->src + e->src_rel, &walk),
+			  "scanned");
+		/* a folder below it: refused */
+		mkpath(dir, "r.old/zz", p, sizeof(p));
+		mkpath(dir, "r.old/zz.old", q, sizeof(q));
+		CHECK(rename(p, q) == 0);
+		mkpath(dir, "out", q, sizeof(q));
+		CHECK(symlink(q, p) == 0);
+		for (int mode = 0; mode < 2; mode++) {
+			walk = mode == 1;
+			errno = 0;
+			CHECK_STR(read_beneath(e->src_dir, e->src + e->src_rel,
+					       &walk), "");
+			CHECK(errno == ELOOP || errno == ENOTDIR);
+		}
+	}
+	tree_release(&t);
+	scan_opts_release(&o);
+	CHECK(lowest_free_fd() == free_fd); /* tree_release closed the root */
+	rm_rf(dir);
+}
+
+/* --file: the folder of the resolved file is held, once per folder. */
+TEST(file_spec_holds_its_folder)
+{
+	const char *dir = mktemp_dir();
+	char spec[512], p[256], real[256];
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+	bool walk = false;
+	int free_fd = lowest_free_fd();
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	put_file(dir, "one", "1");
+	put_file(dir, "two", "2");
+	mkpath(dir, "link", p, sizeof(p));
+	CHECK(symlink("two", p) == 0);
+	CHECK(realpath(dir, real) != NULL);
+	memset(&o, 0, sizeof(o));
+	tree_init(&t);
+	snprintf(spec, sizeof(spec), "%s/one:/a", dir);
+	CHECK(scan_file_spec(&t, spec, &o, &err) == 0);
+	snprintf(spec, sizeof(spec), "%s/link:/b", dir); /* followed */
+	CHECK(scan_file_spec(&t, spec, &o, &err) == 0);
+	CHECK(t.n == 2 && t.ndirs == 1);
+	if (t.n == 2) {
+		mkpath(real, "two", p, sizeof(p));
+		CHECK_STR(t.e[1].src, p);
+		CHECK_STR(t.e[1].src + t.e[1].src_rel, "two");
+		CHECK(t.e[0].src_dir == t.e[1].src_dir);
+		CHECK_STR(read_beneath(t.e[0].src_dir, t.e[0].src +
+				       t.e[0].src_rel, &walk), "1");
+		CHECK_STR(read_beneath(t.e[1].src_dir, t.e[1].src +
+				       t.e[1].src_rel, &walk), "2");
+	}
+	tree_release(&t);
+	scan_opts_release(&o);
+	CHECK(lowest_free_fd() == free_fd);
+	rm_rf(dir);
+}
+
+/* One handle per level is open during a scan: folders nested deeper than
+ * the limit of open files are a clean error, and nothing leaks. */
+TEST(scan_deeper_than_the_fd_limit)
+{
+	const char *dir = mktemp_dir();
+	struct rlimit old, low;
+	struct tree t;
+	struct scan_opts o;
+	struct ek_error err;
+	int free_fd = lowest_free_fd(), fd, r;
+
+	CHECK(dir != NULL && getrlimit(RLIMIT_NOFILE, &old) == 0);
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < 60 && fd >= 0; i++) {
+		int next;
+
+		CHECK(mkdirat(fd, "d", 0755) == 0);
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = next;
+	}
+	CHECK(fd >= 0);
+	close(fd);
+	low = old;
+	low.rlim_cur = (rlim_t)free_fd + 40;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	tree_init(&t);
+	memset(&o, 0, sizeof(o));
+	r = scan_dir(&t, dir, &o, &err);
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	CHECK(r == EK_ELIMIT);
+	CHECK(strstr(err.msg, "/d/d/d") && strstr(err.msg, "nested deeper than "
+						 "the limit of open files"));
+	tree_release(&t);
+	CHECK(lowest_free_fd() == free_fd);
+	/* with the limit back, the same tree is fine */
+	tree_init(&t);
+	CHECK(scan_dir(&t, dir, &o, &err) == 0);
+	CHECK(t.n == 60);
+	tree_release(&t);
+	scan_opts_release(&o);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	RUN(normalise_accepts);
@@ -412,5 +668,9 @@ int main(void)
 	RUN(scan_two_folders_share_link_groups);
 	RUN(scan_limits);
 	RUN(scan_file_spec_rules);
+	RUN(open_beneath);
+	RUN(scan_holds_its_root);
+	RUN(file_spec_holds_its_folder);
+	RUN(scan_deeper_than_the_fd_limit);
 	return unit_done();
 }

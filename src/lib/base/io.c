@@ -111,7 +111,30 @@ int io_open_input(const char *path, unsigned flags, uint64_t *size_ret,
 	if (S_ISFIFO(st.st_mode))
 		return ek_fail(err, EK_EIO, "'%s': is a pipe; this input must "
 			       "be a regular file", path);
+	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+		return ek_fail(err, EK_EIO, "'%s': is a device; this input must "
+			       "be a regular file", path);
 	return ek_fail(err, EK_EIO, "'%s': not a regular file", path);
+}
+
+int io_tmpfile(const char *dir, struct ek_error *err)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		char *path;
+
+		if (asprintf(&path, "%s/.eifkit-tmp-XXXXXX", dir) < 0)
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+		free(path);
+	}
+	if (fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "temporary file in '%s'",
+				     dir);
+	return fd;
 }
 
 int io_read_small_file(const char *path, size_t max, uint8_t **buf_ret,

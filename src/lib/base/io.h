@@ -33,6 +33,12 @@ int io_open_input(const char *path, unsigned flags, uint64_t *size_ret,
 
 /* Read a whole small file (at most max bytes; larger is EK_ELIMIT).
  * *buf_ret is malloc'd and NUL-terminated; caller frees. */
+/* A temporary file in dir that no other process can reach and that goes
+ * away with its last descriptor: O_TMPFILE, or where the filesystem has
+ * none, a file created and unlinked at once. Returns the fd (O_RDWR,
+ * O_CLOEXEC, mode 0600) or a negative error. */
+int io_tmpfile(const char *dir, struct ek_error *err);
+
 int io_read_small_file(const char *path, size_t max, uint8_t **buf_ret,
 		       size_t *len_ret, struct ek_error *err);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "base/json.h"
+#include "base/text.h"
 #include "base/strbuf.h"
 
 /* serde_json starts with remaining_depth = 128 and fails when entering a
@@ -354,41 +355,6 @@ static int parse_literal(struct parser *p, const char *word,
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (avail bytes left), or 0.
- * Restricting the second byte is what rejects overlong forms (E0, F0),
- * UTF-16 surrogates (ED) and code points past U+10FFFF (F4), as Rust's
- * str::from_utf8 does. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t i, n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (avail < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* Step over bytes that stand for themselves; stop at '"', '\\' or end.
  * UTF-8 is checked once the string is complete, as serde_json does, so
  * that a broken string reports the same error as there. */
@@ -405,20 +371,6 @@ static int scan_raw(struct parser *p)
 		p->pos++;
 	}
 	return 0;
-}
-
-static bool utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, n;
-
-	while (i < len) {
-		n = utf8_len(u + i, len - i);
-		if (!n)
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 static int read_hex4(const struct parser *p, size_t at, unsigned *ret)
@@ -554,7 +506,7 @@ static int parse_string(struct parser *p, char **ret, size_t *len_ret)
 			break;
 		}
 		if (p->s[p->pos] == '"') {
-			if (strbuf_ok(&sb) && !utf8_valid(sb.buf, sb.len))
+			if (strbuf_ok(&sb) && !text_utf8_valid(sb.buf, sb.len))
 				rc = perr(p, p->pos, "invalid unicode code point");
 			p->pos++;
 			break;

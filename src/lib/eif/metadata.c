@@ -237,7 +237,9 @@ int metadata_parse(const uint8_t *buf, size_t len, struct eif_metadata *m,
 		if ((r = need(m->build, metadata_build_keys[i], JSON_STRING, &dummy, err)))
 			goto fail;
 	m->image_name = name->str.ptr;
+	m->image_name_len = name->str.len;
 	m->image_version = ver->str.ptr;
+	m->image_version_len = ver->str.len;
 	return 0;
 fail:
 	metadata_release(m);

@@ -61,7 +61,8 @@ int metadata_is_rfc3339(const char *s);
  * BuildMetadata values strings. Pointers borrow from root. */
 struct eif_metadata {
 	struct json_value *root;
-	const char *image_name, *image_version;
+	const char *image_name, *image_version; /* may hold NUL: */
+	size_t image_name_len, image_version_len; /* their lengths */
 	const struct json_value *build;       /* the BuildMetadata object */
 	const struct json_value *docker_info;
 	const struct json_value *custom;

@@ -40,6 +40,7 @@
 #include "base/io.h"
 #include "base/json.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "eif/sign.h"
 
 #define SIGN_KEY_FILE_MAX 65536
@@ -796,39 +797,6 @@ static char *obj_text(const ASN1_OBJECT *obj)
 	return s;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, k, n;
-	uint32_t c, min;
-
-	while (i < len) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, c &= 0x1f, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, c &= 0x0f, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, c &= 0x07, min = 0x10000;
-		else
-			return false;
-		if (len - i - 1 < n)
-			return false;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* nitro-cli prints each issuer value as format!("{:?}", value) with every
  * '"' then removed: Rust's escape_debug for str. ASCII is handled exactly;
  * of the non-ASCII code points only the C1 controls and U+00AD are
@@ -878,7 +846,7 @@ static char *rdn_value(const X509_NAME_ENTRY *e)
 		strbuf_addstr(&sb, "error");
 	} else {
 		len = strnlen((char *)u, (size_t)n);
-		if (utf8_valid(u, len))
+		if (text_utf8_valid((const char *)u, len))
 			rust_debug_unquoted(&sb, (char *)u, len);
 		else
 			strbuf_addstr(&sb, "error");

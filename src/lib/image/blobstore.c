@@ -41,38 +41,6 @@ struct blob_stream {
  * layer; this bounds the index, not the images anyone builds. */
 #define MEMBERS_MAX (1u << 20)
 
-int blob_tmpfile(const char *dir, struct ek_error *err)
-{
-	int fd;
-
-	if (!dir || !*dir)
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char *path;
-
-		/* no O_TMPFILE here: create and unlink at once */
-		if (asprintf(&path, "%s/.eifkit-tmp-XXXXXX", dir) < 0)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd >= 0)
-			unlink(path);
-		free(path);
-	}
-	if (fd < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "temporary file in '%s'",
-				     dir);
-	if (fd < 3) { /* keep 0, 1, 2 for what they are */
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-		close(fd);
-		if (high < 0)
-			return ek_fail_errno(err, EK_EIO, errno, "dup");
-		fd = high;
-	}
-	return fd;
-}
-
 /* Member names are compared without a leading "./" or "/". */
 static const char *plain(const char *name)
 {
@@ -154,7 +122,7 @@ static int spool(struct blobstore *bs, const char *tmpdir, struct ek_error *err)
 	archive_read_support_filter_zstd(ar);
 	archive_read_support_filter_xz(ar);
 	archive_read_support_filter_bzip2(ar);
-	out = blob_tmpfile(tmpdir, err);
+	out = io_tmpfile(tmpdir && *tmpdir ? tmpdir : "/tmp", err);
 	r = out < 0 ? err->code : 0;
 	if (r == 0 && (archive_read_open_fd(ar, bs->fd, sizeof(buf)) != ARCHIVE_OK ||
 		       archive_read_next_header(ar, &e) != ARCHIVE_OK))

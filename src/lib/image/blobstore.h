@@ -48,9 +48,4 @@ int blob_read_all(struct blobstore *bs, const char *name, size_t max,
 int blob_verify(struct blobstore *bs, const char *name, const char *digest,
 		int64_t size, struct ek_error *err);
 
-/* An unlinked temporary file for reading and writing in dir (NULL or
- * "": /tmp): O_TMPFILE, else created and unlinked at once; never fd 0-2.
- * Returns the fd or a negative ek_code. */
-int blob_tmpfile(const char *dir, struct ek_error *err);
-
 #endif

@@ -11,13 +11,21 @@
 #include "image/layer.h"
 #include "image/paxcheck.h"
 
-int stage_open(struct stage *st, const char *tmpdir, struct ek_error *err)
+int stage_open(struct stage *st, const char *dir, struct ek_error *err)
 {
-	int fd = blob_tmpfile(tmpdir, err);
+	int fd = io_tmpfile(dir ? dir : "/tmp", err);
 
 	st->size = 0;
-	st->fd = fd; /* never 0: entries use 0 for "no stage" */
-	return fd < 0 ? err->code : 0;
+	if (fd < 0)
+		return fd;
+	if (fd < 3) { /* entries use 0 for "no stage" */
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+		close(fd);
+		fd = high;
+	}
+	st->fd = fd;
+	return fd < 0 ? ek_fail_errno(err, EK_EIO, errno, "dup") : 0;
 }
 
 void stage_close(struct stage *st)

@@ -30,8 +30,7 @@ struct stage {
 	uint64_t size;
 };
 
-/* The stage file, in tmpdir (NULL: /tmp). */
-int stage_open(struct stage *st, const char *tmpdir, struct ek_error *err);
+int stage_open(struct stage *st, const char *dir, struct ek_error *err);
 void stage_close(struct stage *st);
 
 struct layer_opts {

@@ -18,6 +18,7 @@
 
 #include "base/io.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 #include "ramdisk/cpio_read.h"
 
 #define TRAILER "TRAILER!!!"
@@ -35,126 +36,6 @@ static const char *const field_names[NFIELDS] = {
 };
 
 /* ---- escaping (shared by listings and error messages) ---- */
-
-/* Length of the valid UTF-8 sequence at s (2 to 4), or 0. Overlong
- * forms, surrogates and code points above U+10FFFF are not valid. */
-static size_t utf8_len(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		lo = 0xa0;      /* overlong */
-	else if (s[0] == 0xed)
-		hi = 0x9f;      /* surrogates */
-	else if (s[0] == 0xf0)
-		lo = 0x90;      /* overlong */
-	else if (s[0] == 0xf4)
-		hi = 0x8f;      /* above U+10FFFF */
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	*cp = s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if (i > 1 && (s[i] < 0x80 || s[i] > 0xbf))
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	return n;
-}
-
-/* Code points that terminals act on, or that reorder, break or pad the
- * line invisibly (a no-break space would fake a column): C1 controls
- * (0x9b is CSI on some terminals), spaces other than ASCII's, zero-width
- * characters, bidi marks, embeddings, overrides and isolates, line and
- * paragraph separators, the byte order mark. */
-static bool unsafe_cp(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0xa0) || cp == 0x061c || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
-	       cp == 0x205f || cp == 0x2060 || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x3000 || cp == 0xfeff;
-}
-
-/* Escape the next character of s into out (at most 16 bytes + NUL);
- * returns the number of input bytes used (at least 1). */
-static size_t escape_step(const unsigned char *s, size_t len, char out[17])
-{
-	static const char cesc[] = "abtnvfr"; /* for bytes 7 to 13 */
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] == '\\') {
-		snprintf(out, 17, "\\\\");
-		return 1;
-	}
-	if (s[0] > ' ' && s[0] < 0x7f) {
-		snprintf(out, 17, "%c", s[0]);
-		return 1;
-	}
-	if (s[0] >= 7 && s[0] <= 13) {
-		snprintf(out, 17, "\\%c", cesc[s[0] - 7]);
-		return 1;
-	}
-	n = s[0] >= 0x80 ? utf8_len(s, len, &cp) : 0;
-	if (n == 0) {
-		snprintf(out, 17, "\\x%02x", s[0]);
-		return 1;
-	}
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		size_t o = strlen(out);
-
-		if (unsafe_cp(cp))
-			snprintf(out + o, 17 - o, "\\x%02x", s[i]);
-		else
-			snprintf(out + o, 17 - o, "%c", s[i]);
-	}
-	return n;
-}
-
-void cpio_escape(struct strbuf *sb, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char piece[17];
-
-	while (len > 0) {
-		size_t used = escape_step(p, len, piece);
-
-		strbuf_addstr(sb, piece);
-		p += used;
-		len -= used;
-	}
-}
-
-/* The same into a fixed buffer for messages: cut with "..." if long. */
-static void escape_fixed(char *out, size_t cap, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
-	char piece[17];
-
-	out[0] = '\0';
-	while (len > 0) {
-		size_t used = escape_step(p, len, piece), n = strlen(piece);
-
-		if (o + n + 4 > cap) {
-			snprintf(out + o, cap - o, "...");
-			return;
-		}
-		memcpy(out + o, piece, n + 1);
-		o += n;
-		p += used;
-		len -= used;
-	}
-}
 
 /* ---- small helpers ---- */
 
@@ -344,7 +225,7 @@ static int check_magic(const struct cpio_reader *r, const uint8_t *h,
 	if (!memcmp(h, "070707", MAGIC_LEN))
 		return bad(r, err, off, "old portable cpio format (070707); the "
 			   "kernel reads only newc (cpio -H newc)");
-	escape_fixed(shown, sizeof(shown), (const char *)h, MAGIC_LEN);
+	text_escape_fixed(shown, sizeof(shown), (const char *)h, MAGIC_LEN, 0);
 	return bad(r, err, off, "bad magic \"%s\" (a newc header starts with "
 		   "070701 or 070702)", shown);
 }
@@ -365,7 +246,7 @@ static int parse_header(const struct cpio_reader *r, const uint8_t *h,
 
 		if (hex8(p, &v[i]))
 			continue;
-		escape_fixed(shown, sizeof(shown), (const char *)p, 8);
+		text_escape_fixed(shown, sizeof(shown), (const char *)p, 8, 0);
 		return bad(r, err, off + MAGIC_LEN + 8 * (uint64_t)i,
 			   "%s field \"%s\" is not 8 hex digits", field_names[i],
 			   shown);
@@ -448,7 +329,7 @@ static int check_type(const struct cpio_reader *r, const struct cpio_entry *e,
 	if (t == CPIO_IFREG || (t == CPIO_IFLNK && e->filesize <= CPIO_LINK_MAX) ||
 	    (word && e->filesize == 0))
 		return 0;
-	escape_fixed(shown, sizeof(shown), e->name, e->name_len);
+	text_escape_fixed(shown, sizeof(shown), e->name, e->name_len, 0);
 	if (t == CPIO_IFLNK)
 		return bad(r, err, e->hdr_offset, "'%s': symlink target of %u "
 			   "bytes (the kernel skips over %d)", shown,
@@ -498,7 +379,7 @@ static int verify_sum(struct cpio_reader *r, const struct cpio_entry *e,
 	if (sum != e->check) {
 		char shown[128];
 
-		escape_fixed(shown, sizeof(shown), e->name, e->name_len);
+		text_escape_fixed(shown, sizeof(shown), e->name, e->name_len, 0);
 		return bad(r, err, e->hdr_offset, "'%s': data checksum "
 			   "0x%08x, the header says 0x%08x", shown, sum,
 			   e->check);

@@ -110,13 +110,5 @@ const char *cpio_compression(const uint8_t *p, size_t len);
  * (setuid 's'/'S', sticky 't'/'T'; '?' for an unknown type). */
 void cpio_mode_string(uint32_t mode, char out[11]);
 
-/* Append bytes for a terminal, reversibly and with no space or control
- * byte left, so that a hostile name can neither run terminal escapes nor
- * fake a column: printable ASCII and valid UTF-8 as is; '\\' as "\\\\";
- * \a \b \t \n \v \f \r as C escapes; as \xHH per byte: space, other
- * control bytes, DEL, C1 controls, Unicode spaces, zero-width and bidi
- * characters, line and paragraph separators, BOM, and bytes that are not
- * valid UTF-8 (overlong, surrogates, > U+10FFFF, cut short). */
-void cpio_escape(struct strbuf *sb, const char *s, size_t len);
 
 #endif

@@ -34,6 +34,7 @@ struct cpio_writer {
 	const uint8_t *mem;
 	uint64_t data_len, data_pos;
 	const char *data_name;
+	bool walk;               /* tree_open_beneath without openat2 */
 	struct link_state *links;
 	uint32_t groups;
 	char scratch[SHOW_MAX];    /* for a message */
@@ -192,16 +193,22 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 	return 0;
 }
 
-/* Open a file of the host, which must still be the regular file of the
- * size the scan saw. O_NONBLOCK: a FIFO put in its place must not block
- * the open. */
+/* Open a file of the host beneath the folder the scan held, so that no
+ * folder renamed since (and replaced by a symlink) can lead elsewhere. It
+ * must still be the regular file (device, inode) of the size the scan
+ * saw. O_NONBLOCK: a FIFO put in its place must not block the open. */
 static int open_src(struct cpio_writer *w, const struct tree_entry *e,
 		    struct ek_error *err)
 {
 	struct stat st;
 
 	w->fd_owned = 1;
-	w->fd = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	w->fd = tree_open_beneath(e->src_dir, e->src + e->src_rel,
+				  O_RDONLY | O_CLOEXEC | O_NONBLOCK, &w->walk);
+	if (w->fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == EXDEV))
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned "
+			       "(a symlink or a non-folder is on its path now)",
+			       e->src);
 	if (w->fd < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", e->src);
 	if (fstat(w->fd, &st) < 0)
@@ -209,6 +216,10 @@ static int open_src(struct cpio_writer *w, const struct tree_entry *e,
 	if (!S_ISREG(st.st_mode))
 		return ek_fail(err, EK_EIO, "'%s': not a regular file any more "
 			       "(it changed after it was scanned)", e->src);
+	if ((uint64_t)st.st_dev != e->src_dev ||
+	    (uint64_t)st.st_ino != e->src_ino)
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned "
+			       "(another file is there now)", e->src);
 	if ((uint64_t)st.st_size != e->size)
 		return ek_fail(err, EK_EIO, "'%s': changed size after it was "
 			       "scanned (%llu bytes, now %llu)", e->src,

@@ -5,6 +5,7 @@
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "ramdisk/layout.h"
+#include "ramdisk/scan.h"
 
 static int push_member(struct ramdisk *rd, const char *prefix,
 		       const struct tree_entry *e, size_t cap)
@@ -66,10 +67,9 @@ static int own_file(struct ramdisk *rd, const char *path, const char *src,
 	if (r)
 		return r;
 	e->size = (uint64_t)st.st_size;
-	/* resolved, since the content is opened with O_NOFOLLOW (nitro-cli's
-	 * sample blob folders are symlinks) */
-	e->src = realpath(src, NULL);
-	return e->src ? 0 : ek_fail_errno(err, EK_EIO, errno, "'%s'", src);
+	/* resolved (nitro-cli's sample blob folders are symlinks), and read
+	 * later from the folder it is in, as the rootfs files are */
+	return scan_host_file(&rd->own, e, src, &st, "", err);
 }
 
 int ramdisk_system(struct ramdisk *rd, const char *init_path,

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -28,8 +29,10 @@ struct scan {
 	struct scan_opts *o;
 	struct hl *hl;
 	size_t nhl, hl_alloc;
-	struct strbuf host; /* host path of the current entry */
+	struct strbuf host; /* host path of the current entry, for messages */
 	size_t root_len;    /* bytes of host that are the root folder + '/' */
+	int root;           /* the root folder, held by the tree */
+	bool proc;          /* /proc/self/fd/N/NAME names NAME below fd N */
 };
 
 static int remember_link(struct scan *s, const struct stat *st, size_t idx)
@@ -50,8 +53,8 @@ static int remember_link(struct scan *s, const struct stat *st, size_t idx)
 	return 0;
 }
 
-static int read_link(const char *path, const struct stat *st, char **ret,
-		     struct ek_error *err)
+static int read_link(struct scan *s, int dir, const char *name,
+		     const struct stat *st, char **ret, struct ek_error *err)
 {
 	size_t cap = st->st_size > 0 && st->st_size < TREE_PATH_MAX
 			     ? (size_t)st->st_size + 1 : TREE_PATH_MAX + 1;
@@ -60,15 +63,21 @@ static int read_link(const char *path, const struct stat *st, char **ret,
 
 	if (!buf)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	n = readlink(path, buf, cap);
+	n = readlinkat(dir, name, buf, cap);
 	if (n < 0) {
+		int e = errno;
+
 		free(buf);
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", path);
+		if (e == EINVAL)
+			return ek_fail(err, EK_EIO, "'%s': changed while being "
+				       "scanned (not a symlink any more)",
+				       s->host.buf);
+		return ek_fail_errno(err, EK_EIO, e, "'%s'", s->host.buf);
 	}
 	if ((size_t)n >= cap) {
 		free(buf);
 		return ek_fail(err, EK_EFORMAT, "'%s': symlink target longer "
-			       "than %d bytes", path, TREE_PATH_MAX);
+			       "than %d bytes", s->host.buf, TREE_PATH_MAX);
 	}
 	buf[n] = '\0';
 	*ret = buf;
@@ -94,9 +103,12 @@ static int set_type(struct tree_entry *e, const struct stat *st)
 	return 0;
 }
 
-/* Fill e from st (host path in s->host). */
-static int fill_entry(struct scan *s, struct tree_entry *e,
-		      const struct stat *st, struct ek_error *err)
+/* Fill e from st, the entry name in the folder dir (host path in
+ * s->host). A regular file's content is found again by its path below
+ * the root, from the root folder the tree holds. */
+static int fill_entry(struct scan *s, int dir, const char *name,
+		      struct tree_entry *e, const struct stat *st,
+		      struct ek_error *err)
 {
 	const char *host = s->host.buf;
 
@@ -114,7 +126,7 @@ static int fill_entry(struct scan *s, struct tree_entry *e,
 		e->rdev_minor = minor(st->st_rdev);
 	}
 	if (e->type == TREE_LNK)
-		return read_link(host, st, &e->link, err);
+		return read_link(s, dir, name, st, &e->link, err);
 	if (e->type != TREE_REG)
 		return 0;
 	if ((uint64_t)st->st_size > TREE_FILE_MAX)
@@ -122,20 +134,34 @@ static int fill_entry(struct scan *s, struct tree_entry *e,
 			       "newc archive cannot hold", host);
 	e->size = (uint64_t)st->st_size;
 	e->src = strdup(host);
+	e->src_dir = s->root;
+	e->src_rel = (uint32_t)s->root_len;
+	e->src_dev = (uint64_t)st->st_dev;
+	e->src_ino = (uint64_t)st->st_ino;
 	return e->src ? 0 : ek_fail(err, EK_ENOMEM, "out of memory");
 }
 
-static void count_xattrs(struct scan *s)
+/* Only counted, for a warning. Through /proc/self/fd, the name is looked
+ * up in the folder the scan holds, not by a path a rename could redirect;
+ * without /proc, by the host path (a race can then only make the count
+ * wrong). */
+static void count_xattrs(struct scan *s, int dir, const char *name)
 {
-	char buf[1];
-	ssize_t n = llistxattr(s->host.buf, buf, 0);
+	char proc[sizeof("/proc/self/fd//") + 3 * sizeof(int) + NAME_MAX];
+	const char *path = s->host.buf;
+	ssize_t n;
 
+	if (s->proc && strlen(name) <= NAME_MAX) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dir, name);
+		path = proc;
+	}
+	n = llistxattr(path, NULL, 0);
 	if (n > 0)
 		s->o->xattr_files++;
 }
 
-static int add_entry(struct scan *s, const struct stat *st,
-		     struct ek_error *err)
+static int add_entry(struct scan *s, int dir, const char *name,
+		     const struct stat *st, struct ek_error *err)
 {
 	struct tree_entry e;
 	int r;
@@ -147,10 +173,10 @@ static int add_entry(struct scan *s, const struct stat *st,
 				 "%s", s->host.buf);
 		return 0;
 	}
-	count_xattrs(s);
+	count_xattrs(s, dir, name);
 	r = tree_path_normalise(s->host.buf + s->root_len, &e.path, err);
 	if (r == 0)
-		r = fill_entry(s, &e, st, err);
+		r = fill_entry(s, dir, name, &e, st, err);
 	if (r == 0 && e.type == TREE_REG && st->st_nlink > 1 &&
 	    remember_link(s, st, s->t->n))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
@@ -164,34 +190,109 @@ static int add_entry(struct scan *s, const struct stat *st,
 	return r;
 }
 
-static int walk(struct scan *s, int depth, struct ek_error *err);
-
-static int by_bytes(const struct dirent **a, const struct dirent **b)
+/* A failed open of a folder the scan is in, named by the host path. */
+static int open_failed(struct scan *s, int errnum, struct ek_error *err)
 {
-	return strcmp((*a)->d_name, (*b)->d_name);
+	if (errnum == ENOTDIR || errnum == ELOOP)
+		return ek_fail(err, EK_EIO, "'%s': changed while being scanned "
+			       "(a symlink or a non-folder is there now)",
+			       s->host.buf);
+	if (errnum == EMFILE)
+		return ek_fail(err, EK_ELIMIT, "'%s': folders nested deeper "
+			       "than the limit of open files allows (ulimit -n)",
+			       s->host.buf);
+	return ek_fail_errno(err, EK_EIO, errnum, "'%s'", s->host.buf);
 }
 
-/* Read one directory's names (sorted, so the walk order is fixed too). */
-static int list_dir(const char *path, char ***names_ret, size_t *n_ret,
+static int walk(struct scan *s, int dir, int depth, struct ek_error *err);
+
+static int by_bytes(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push_name(char ***names, size_t *n, size_t *alloc, const char *name)
+{
+	if (*n == *alloc) {
+		size_t na = *alloc ? 2 * *alloc : 16;
+		char **nn = realloc(*names, na * sizeof(*nn));
+
+		if (!nn)
+			return -1;
+		*names = nn;
+		*alloc = na;
+	}
+	(*names)[*n] = strdup(name);
+	return (*names)[(*n)++] ? 0 : -1;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Read the names in the folder dir, "." and ".." left out, sorted by
+ * bytes so that the walk order is fixed too. */
+static int list_dir(struct scan *s, int dir, char ***names_ret, size_t *n_ret,
 		    struct ek_error *err)
 {
-	struct dirent **list;
-	int n = scandir(path, &list, NULL, by_bytes);
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	int r = 0, e;
 
-	if (n < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", path);
-	*names_ret = calloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n; i++) {
-		if (*names_ret)
-			(*names_ret)[i] = strdup(list[i]->d_name);
-		free(list[i]);
+	if (!d) {
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		return open_failed(s, e, err);
 	}
-	free(list);
-	*n_ret = (size_t)n;
-	return *names_ret ? 0 : ek_fail(err, EK_ENOMEM, "out of memory");
+	for (errno = 0; r == 0 && (de = readdir(d)); errno = 0) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    push_name(&names, &n, &alloc, de->d_name))
+			r = ek_fail(err, EK_ENOMEM, "out of memory");
+	}
+	if (r == 0 && errno)
+		r = ek_fail_errno(err, EK_EIO, errno, "'%s'", s->host.buf);
+	closedir(d);
+	if (r) {
+		free_names(names, n);
+		return r;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), by_bytes);
+	*names_ret = names;
+	*n_ret = n;
+	return 0;
 }
 
-static int visit(struct scan *s, const char *name, int depth,
+/* Go into the folder name of dir, which the scan saw as st: by a new
+ * handle that cannot be a symlink, checked to be that very folder. */
+static int descend(struct scan *s, int dir, const char *name,
+		   const struct stat *st, int depth, struct ek_error *err)
+{
+	int fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	int r;
+
+	if (fd < 0)
+		return open_failed(s, errno, err);
+	if (fstat(fd, &now) < 0)
+		r = ek_fail_errno(err, EK_EIO, errno, "'%s'", s->host.buf);
+	else if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		r = ek_fail(err, EK_EIO, "'%s': changed while being scanned "
+			    "(another folder is there now)", s->host.buf);
+	else
+		r = walk(s, fd, depth + 1, err);
+	close(fd);
+	return r;
+}
+
+static int visit(struct scan *s, int dir, const char *name, int depth,
 		 struct ek_error *err)
 {
 	size_t keep = s->host.len;
@@ -202,18 +303,22 @@ static int visit(struct scan *s, const char *name, int depth,
 	strbuf_addstr(&s->host, name);
 	if (!strbuf_ok(&s->host))
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	if (lstat(s->host.buf, &st) < 0)
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = ek_fail_errno(err, EK_EIO, errno, "'%s'", s->host.buf);
 	else
-		r = add_entry(s, &st, err);
+		r = add_entry(s, dir, name, &st, err);
 	if (r == 0 && S_ISDIR(st.st_mode))
-		r = walk(s, depth + 1, err);
+		r = descend(s, dir, name, &st, depth, err);
 	s->host.len = keep;
 	s->host.buf[keep] = '\0';
 	return r;
 }
 
-static int walk(struct scan *s, int depth, struct ek_error *err)
+/* The folder dir (host path in s->host), below the root by depth. Every
+ * name is looked up in the folder this scan opened, never by a path from
+ * the root, so a folder renamed meanwhile cannot take the scan out of the
+ * tree. One handle per level is open, until its subtree is done. */
+static int walk(struct scan *s, int dir, int depth, struct ek_error *err)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -222,18 +327,10 @@ static int walk(struct scan *s, int depth, struct ek_error *err)
 	if (depth > TREE_PATH_MAX / 2)
 		return ek_fail(err, EK_ELIMIT, "'%s': folders nested too deep",
 			       s->host.buf);
-	r = list_dir(s->host.buf, &names, &n, err);
-	if (r)
-		return r;
-	for (size_t i = 0; i < n; i++) {
-		if (r == 0 && names[i] && strcmp(names[i], ".") &&
-		    strcmp(names[i], ".."))
-			r = visit(s, names[i], depth, err);
-		else if (r == 0 && !names[i])
-			r = ek_fail(err, EK_ENOMEM, "out of memory");
-		free(names[i]);
-	}
-	free(names);
+	r = list_dir(s, dir, &names, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = visit(s, dir, names[i], depth, err);
+	free_names(names, n);
 	return r;
 }
 
@@ -321,29 +418,90 @@ void scan_opts_release(struct scan_opts *o)
 	o->ninodes = o->inodes_alloc = 0;
 }
 
+/* Whether /proc/self/fd/N leads to the folder fd N is (not so without a
+ * mounted /proc, in some chroots). */
+static bool proc_works(int fd)
+{
+	char p[sizeof("/proc/self/fd/") + 3 * sizeof(int)];
+	struct stat a, b;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return stat(p, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int scan_dir(struct tree *t, const char *root, struct scan_opts *o,
 	     struct ek_error *err)
 {
 	struct scan s = { .t = t, .o = o };
-	struct stat st;
-	int r;
+	int fd, r;
 
-	if (stat(root, &st) < 0)
-		return ek_fail_errno(err, EK_EIO, errno, "'%s'", root);
-	if (!S_ISDIR(st.st_mode))
+	/* the root itself may be a symlink: it is what the user named */
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOTDIR)
 		return ek_fail(err, EK_EIO, "'%s': not a folder", root);
+	if (fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", root);
+	if ((r = tree_hold_dir(t, fd, &s.root, err)))
+		return r;
+	s.proc = proc_works(s.root);
 	strbuf_init(&s.host);
 	strbuf_addstr(&s.host, root);
 	while (s.host.len > 1 && s.host.buf[s.host.len - 1] == '/')
 		s.host.buf[--s.host.len] = '\0';
 	s.root_len = s.host.len + 1;
-	r = strbuf_ok(&s.host) ? walk(&s, 0, err)
-			       : ek_fail(err, EK_ENOMEM, "out of memory");
+	if (!strbuf_ok(&s.host))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
+	else if (s.root_len > UINT32_MAX - TREE_PATH_MAX)
+		r = ek_fail(err, EK_ELIMIT, "'%.64s...': path too long", root);
+	else
+		r = walk(&s, s.root, 0, err);
 	if (r == 0)
 		r = group_links(&s, err);
 	free(s.hl);
 	strbuf_release(&s.host);
 	return r;
+}
+
+int scan_host_file(struct tree *t, struct tree_entry *e, const char *path,
+		   const struct stat *st, const char *label,
+		   struct ek_error *err)
+{
+	char *real = realpath(path, NULL);
+	char *base;
+	struct stat now;
+	int fd, dir, r;
+
+	if (!real)
+		return ek_fail_errno(err, EK_EIO, errno, "%s'%s'", label, path);
+	base = strrchr(real, '/') + 1; /* realpath's result is absolute */
+	if (base == real + 1) {
+		fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		base[-1] = '\0';
+		fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		base[-1] = '/';
+	}
+	if (fd < 0)
+		r = ek_fail_errno(err, EK_EIO, errno, "%s'%s'", label, real);
+	else
+		r = tree_hold_dir(t, fd, &dir, err);
+	if (r == 0 && fstatat(dir, base, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		r = ek_fail_errno(err, EK_EIO, errno, "%s'%s'", label, real);
+	else if (r == 0 && (!S_ISREG(now.st_mode) || now.st_dev != st->st_dev ||
+			    now.st_ino != st->st_ino))
+		r = ek_fail(err, EK_EIO, "%s'%s': changed while being scanned",
+			    label, path);
+	if (r) {
+		free(real);
+		return r;
+	}
+	e->src = real;
+	e->src_dir = dir;
+	e->src_rel = (uint32_t)(base - real);
+	e->src_dev = (uint64_t)st->st_dev;
+	e->src_ino = (uint64_t)st->st_ino;
+	return 0;
 }
 
 /* SRC:DEST[:MODE]: SRC up to the first ':', MODE after the last ':' when
@@ -411,10 +569,9 @@ int scan_file_spec(struct tree *t, const char *spec, struct scan_opts *o,
 		e.gid = o->keep_owners ? st.st_gid : 0;
 		e.mtime = o->keep_mtimes ? st.st_mtime : o->mtime;
 		e.size = (uint64_t)st.st_size;
-		/* resolved, since the content is opened with O_NOFOLLOW */
-		e.src = realpath(src, NULL);
-		r = e.src ? tree_add(t, &e, err)
-			  : ek_fail_errno(err, EK_EIO, errno, "--file '%s'", src);
+		r = scan_host_file(t, &e, src, &st, "--file ", err);
+		if (r == 0)
+			r = tree_add(t, &e, err);
 	}
 	if (r) {
 		free(e.path);

@@ -1,5 +1,17 @@
 #include "base/internal.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(SYS_openat2) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
+#endif
+
 #include "ramdisk/tree.h"
 
 void tree_init(struct tree *t)
@@ -21,7 +33,128 @@ void tree_release(struct tree *t)
 	for (size_t i = 0; i < t->n; i++)
 		tree_entry_release(&t->e[i]);
 	free(t->e);
+	for (size_t i = 0; i < t->ndirs; i++)
+		close(t->dirs[i].fd);
+	free(t->dirs);
 	tree_init(t);
+}
+
+int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return ek_fail_errno(err, EK_EIO, e, "a folder");
+	}
+	for (size_t i = 0; i < t->ndirs; i++) {
+		if (t->dirs[i].dev == (uint64_t)st.st_dev &&
+		    t->dirs[i].ino == (uint64_t)st.st_ino) {
+			close(fd);
+			*ret = t->dirs[i].fd;
+			return 0;
+		}
+	}
+	if (t->ndirs == t->dirs_alloc) {
+		size_t na = t->dirs_alloc ? 2 * t->dirs_alloc : 8;
+		struct tree_dir *nd = realloc(t->dirs, na * sizeof(*nd));
+
+		if (!nd) {
+			close(fd);
+			return ek_fail(err, EK_ENOMEM, "out of memory");
+		}
+		t->dirs = nd;
+		t->dirs_alloc = na;
+	}
+	t->dirs[t->ndirs].fd = fd;
+	t->dirs[t->ndirs].dev = (uint64_t)st.st_dev;
+	t->dirs[t->ndirs].ino = (uint64_t)st.st_ino;
+	t->ndirs++;
+	*ret = fd;
+	return 0;
+}
+
+/* Components that are empty, "." or ".." (or a name too long to be one)
+ * never come from a scan: refused, whichever way the path is opened. */
+static bool beneath_ok(const char *rel)
+{
+	const char *p = rel;
+
+	for (;;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || n > NAME_MAX || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (!p[n])
+			return true;
+		p += n + 1;
+	}
+}
+
+/* One openat per component; every folder on the way with O_NOFOLLOW and
+ * O_DIRECTORY (a symlink gives ENOTDIR), the last one with O_NOFOLLOW
+ * (ELOOP). */
+static int open_walk(int dir, const char *rel, int flags)
+{
+	char name[NAME_MAX + 1];
+	const char *p = rel;
+	int cur = dir;
+
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		int next, e;
+
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!p[n]) {
+			next = openat(cur, name, flags | O_NOFOLLOW);
+		} else {
+			next = openat(cur, name, O_PATH | O_DIRECTORY |
+				      O_NOFOLLOW | O_CLOEXEC);
+		}
+		e = errno;
+		if (cur != dir)
+			close(cur);
+		errno = e;
+		if (next < 0 || !p[n])
+			return next;
+		cur = next;
+		p += n + 1;
+	}
+}
+
+int tree_open_beneath(int dir, const char *rel, int flags, bool *walk)
+{
+	if (!beneath_ok(rel)) {
+		errno = EXDEV;
+		return -1;
+	}
+#ifdef HAVE_OPENAT2
+	if (!*walk) {
+		struct open_how how = {
+			.flags = (uint64_t)(flags | O_NOFOLLOW),
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+				   RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, dir, rel, &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		/* missing (before Linux 5.6) or refused by a seccomp filter,
+		 * as container runtimes did: the walk from now on. EAGAIN (a
+		 * rename raced with the lookup): the walk, this time. */
+		if (errno == ENOSYS || errno == EPERM)
+			*walk = true;
+		else if (errno != EAGAIN)
+			return -1;
+	}
+#else
+	*walk = true;
+#endif
+	return open_walk(dir, rel, flags);
 }
 
 int tree_path_normalise(const char *in, char **ret, struct ek_error *err)

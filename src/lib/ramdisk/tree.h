@@ -27,7 +27,15 @@ struct tree_entry {
 	uint32_t rdev_major, rdev_minor;
 	uint64_t size;         /* regular files */
 	char *link;            /* symlink target, owned */
-	char *src;             /* regular files: host path of the content ... */
+	char *src;             /* regular files: the content's host path, for
+	                          messages (owned); the file is opened by
+	                          src + src_rel beneath the folder src_dir
+	                          (tree_open_beneath), which the tree holds,
+	                          and must be the one the scan saw
+	                          (src_dev, src_ino) ... */
+	int src_dir;
+	uint32_t src_rel;
+	uint64_t src_dev, src_ino;
 	uint8_t *data;         /* ... or the content itself (owned) ... */
 	int stage_fd;          /* ... or bytes at stage_off of this file, */
 	uint64_t stage_off;    /*   (a container layer's staged content, */
@@ -40,15 +48,42 @@ struct tree_entry {
 	                          were in), even if a directory came back */
 };
 
+struct tree_dir {
+	int fd;
+	uint64_t dev, ino;
+};
+
 struct tree {
 	struct tree_entry *e;
 	size_t n, alloc;
 	uint64_t next_seq;
 	uint32_t next_group;
+	/* the folders content is read beneath (src_dir), open until
+	 * tree_release */
+	struct tree_dir *dirs;
+	size_t ndirs, dirs_alloc;
 };
 
 void tree_init(struct tree *t);
+/* Free the entries and close the held folders. */
 void tree_release(struct tree *t);
+
+/* Hold the folder fd (O_PATH is enough) until tree_release: the tree owns
+ * fd from now on, even on failure. *ret is the fd entries name as their
+ * src_dir: fd, or the one already held for the same folder (fd is closed
+ * then, so that a thousand --file arguments from one folder cost one). */
+int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err);
+
+/* Open rel, a relative path below the folder dir, with flags (O_RDONLY,
+ * O_CLOEXEC, ...), never leaving dir: no component may be a symlink,
+ * ".." or empty, so a folder renamed and replaced by a symlink while
+ * eifkit runs cannot lead outside. Uses openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS) where the kernel has it, else one openat with
+ * O_NOFOLLOW per component; *walk (the caller's, false at first) is set
+ * once openat2 is found missing or forbidden (seccomp), and forces the
+ * walk. Returns the fd, or -1 with errno: ELOOP or ENOTDIR when a symlink
+ * or a non-folder is on the way, EXDEV for a path that would leave dir. */
+int tree_open_beneath(int dir, const char *rel, int flags, bool *walk);
 
 /* Check and normalise a path given by a user or an archive: strip leading
  * "/" and "./", collapse "//" and trailing "/"; refuse "..", "." inside,
