@@ -79,6 +79,25 @@ def test_null_config_values_are_absent(tmp_path):
     assert got["cmd"] == ["/bin/app"] and got["workdir"] is None
 
 
+@pytest.mark.parametrize("patch,words", [
+    ({"annotations": {"org.opencontainers.image.ref.name": 5}},
+     "manifests[0].annotations.org.opencontainers.image.ref.name: not a "
+     "string"),
+    ({"platform": {"os": "linux", "architecture": ["amd64"]}},
+     "manifests[0].platform.architecture: not a string"),
+    ({"mediaType": {"x": 1}}, "manifests[0].mediaType: not a string"),
+    ({"size": 1.0}, "a size that is not an integer"),
+])
+def test_descriptor_fields_of_another_type(tmp_path, patch, words):
+    """Go's image-spec types refuse these documents; they were read as if
+    the field were absent."""
+    lay, _, _, mdesc = raw_image(tmp_path / "a")
+    (lay.path / "index.json").write_bytes(jbytes(
+        {"schemaVersion": 2, "manifests": [dict(mdesc, **patch)]}))
+    r, _ = ramdisk(tmp_path, "--oci", lay.path)
+    assert r.code == 1 and words in err_text(r), r
+
+
 # ---- duplicate JSON keys (issue #8) -------------------------------------
 
 def raw_image(path, config=None, manifest=None, index=None):

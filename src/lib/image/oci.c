@@ -303,10 +303,10 @@ static int desc_size(const struct doc *d, const struct json_value *desc,
 		*size = (int64_t)sz->u;
 		return 0;
 	}
-	return ek_fail(err, EK_EFORMAT, "%s: %s %.80s has %s size", d->what,
+	return ek_fail(err, EK_EFORMAT, "%s: %s %.80s has %s", d->what,
 		       what, digest ? digest : "",
-		       !sz ? "no" : sz->type == JSON_I64 ? "a negative"
-			   : "not an integer as its");
+		       !sz ? "no size" : sz->type == JSON_I64 ? "a negative size"
+			   : "a size that is not an integer");
 }
 
 /* A descriptor from an index, with where it came from. */
