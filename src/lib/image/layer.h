@@ -13,7 +13,11 @@
  * shorter than the header says, and a name below a symlink or a file (as
  * it was when the entry came, in this layer or a lower one) are errors
  * that name the layer and the entry; duplicate entries keep the last one.
- * A hard link takes its target's mode, owner and mtime (one inode). */
+ * A hard link takes its target's mode, owner and mtime (one inode).
+ * Whatever other tools could read another way is refused: any libarchive
+ * warning, a pax name with a NUL (paxcheck.h), a whiteout name the image
+ * spec does not define (".wh.", ".wh..", ".wh...", ".wh..wh.X" but the
+ * opaque marker), bytes that are not what the media type says. */
 #ifndef EIFKIT_LIB_LAYER_H
 #define EIFKIT_LIB_LAYER_H
 
