@@ -9,7 +9,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/eifkit
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcrypto zlib libarchive
+PKGS        := libcrypto zlib libdeflate libarchive
 B           ?= build
 
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -2,65 +2,95 @@
 # make bench: eifkit's speed and memory as ratios to a floor measured in
 # the same run. Not a test: it prints figures, it does not pass or fail.
 #
-#   assemble: an EIF with a 1 GiB ramdisk vs sha384sum over the same 1 GiB
-#   build:    an EIF of a synthetic root filesystem (bench/gen_tree.py:
-#             50,000 files of mixed sizes, 1 GiB, cached in build/bench/)
-#             vs the pipeline find | sort | cpio -o -H newc --reproducible
-#             followed by eifkit assemble (the same tree, with a system
-#             ramdisk), and vs sha384sum over the user ramdisk build wrote
-#             (the floor: one SHA-384 pass over the bytes)
+# The floor is one SHA-384 pass with OpenSSL (`openssl dgst -sha384`, the
+# code eifkit links) over the bytes an EIF writer must hash: PCR0 and
+# PCR1/PCR2 are two SHA-384 streams over the same bytes, on two cores.
 #
-# Each command runs 3 times on warm page cache; the best wall time counts.
-# Peak RSS comes from GNU time (%M, KiB).
+#   assemble: an EIF with a 1 GiB ramdisk
+#   build:    a synthetic root filesystem (bench/gen_tree.py: 50,000
+#             files of mixed sizes, 1 GiB, cached in build/bench/), vs
+#             find | sort | cpio -o then eifkit assemble
+#   oci:      the same tree as a 4-layer gzip OCI image with whiteouts
+#             (bench/gen_image.py), vs umoci raw unpack then build
+#             --rootfs; its floor adds the layers' gunzip time
+#   entries:  200,000 empty files: peak RSS per entry
+#   small:    the README's busybox example (a 2 MB app and a real kernel
+#             when make kernels has fetched one)
+#
+# Each command runs 3 times on warm page cache; the best wall time counts,
+# and the spread (worst - best) is shown. CPU is user + system seconds of
+# the best run. Peak RSS comes from GNU time (%M, KiB). The load average
+# before and after is printed: figures from a loaded machine are not
+# comparable with an idle one's.
 set -eu
 eifkit=$(realpath "${1:-build/eifkit}")
 here=$(cd "$(dirname "$0")" && pwd)
+kernels=$(realpath "${BENCH_KERNELS:-build/kernels}" 2>/dev/null || true)
 dir=${BENCH_DIR:-build/bench}
 size_mib=${BENCH_MIB:-1024}
 mkdir -p "$dir"
 cd "$dir"
 
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
+
 if [ ! -f ramdisk.bin ] || [ "$(stat -c %s ramdisk.bin)" != $((size_mib * 1048576)) ]; then
 	echo "bench: making a ${size_mib} MiB ramdisk of random bytes" >&2
 	head -c $((size_mib * 1048576)) /dev/urandom >ramdisk.bin
 fi
-head -c 1000000 /dev/urandom >kernel.bin
+python3 "$here/fake_inputs.py" .
 cat ramdisk.bin kernel.bin >/dev/null
 
-# best_of CMD...: prints "seconds peak_kib" of the fastest of 3 runs
+# best_of CMD...: "seconds peak_kib cpu_seconds spread" of the fastest of 3
 best_of() {
-	best=""
+	best="" worst=""
 	for i in 1 2 3; do
 		# start each run alike: no output file to replace, no dirty pages
 		# from the previous run still being written back
 		rm -f out.eif pipe.cpio
+		rm -rf unpacked
 		sync
-		/usr/bin/time -f "%e %M" -o time.out "$@" >/dev/null
-		t=$(cut -d' ' -f1 time.out)
-		m=$(cut -d' ' -f2 time.out)
+		/usr/bin/time -f "%e %M %U %S" -o time.out "$@" >/dev/null
+		read -r t m u s <time.out
 		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then
-			best=$t
-			mem=$m
+			best=$t mem=$m cpu=$(echo "$u + $s" | bc)
+		fi
+		if [ -z "$worst" ] || [ "$(echo "$t > $worst" | bc)" = 1 ]; then
+			worst=$t
 		fi
 	done
-	echo "$best $mem"
+	echo "$best $mem $cpu $(echo "$worst - $best" | bc)"
 }
 
-floor=$(best_of sha384sum ramdisk.bin)
+header() {
+	echo
+	printf '%-50s %8s %7s %6s %9s %6s %6s\n' "$1" "wall s" "spread" \
+		"cpu s" "peak RSS" "wall x" "cpu x"
+}
+
+# row LABEL "SECONDS KIB CPU SPREAD" "FLOOR_SECONDS FLOOR_CPU": wall over
+# the floor's wall, CPU over the floor's CPU
+row() {
+	set -- "$1" $2 $3
+	printf '%-50s %8s %7s %6s %5s MiB %6.2f %6.2f\n' "$1" "$2" "$5" "$4" \
+		"$(($3 / 1024))" "$(echo "scale=3; $2 / $6" | bc)" \
+		"$(echo "scale=3; $4 / $7" | bc)"
+}
+# floor_of "SECONDS KIB CPU SPREAD": "SECONDS CPU"
+floor_of() {
+	set -- $1
+	echo "$1 $3"
+}
+
+# ---- assemble ----
+floor=$(best_of openssl dgst -sha384 ramdisk.bin)
+sha=$(best_of sha384sum ramdisk.bin)
 asm=$(best_of "$eifkit" assemble --kernel kernel.bin --cmdline "console=ttyS0" \
 	--ramdisk ramdisk.bin -o out.eif)
 rm -f out.eif
-
-# row LABEL "SECONDS KIB" FLOOR_SECONDS
-row() {
-	t=${2% *} m=${2#* }
-	printf '%-52s %8s %7s MiB %7.2f\n' "$1" "$t" "$((m / 1024))" \
-		"$(echo "scale=3; $t / $3" | bc)"
-}
-
-ft=${floor% *}
-printf '%-52s %8s %10s %7s\n' "command (${size_mib} MiB ramdisk)" "seconds" "peak RSS" "ratio"
-row "sha384sum (floor)" "$floor" "$ft"
+ft=$(floor_of "$floor")
+header "assemble, ${size_mib} MiB ramdisk"
+row "openssl dgst -sha384 (floor)" "$floor" "$ft"
+row "sha384sum" "$sha" "$ft"
 row "eifkit assemble" "$asm" "$ft"
 
 # ---- build from a folder ----
@@ -69,7 +99,7 @@ tree_mib=${BENCH_TREE_MIB:-1024}
 python3 "$here/gen_tree.py" rootfs "$files" "$tree_mib"
 [ -f init.bin ] || head -c 742968 /dev/urandom >init.bin
 cmdline="reboot=k panic=30 pci=off nomodules console=ttyS0"
-app="--entrypoint /bin/app"
+app="--file app.elf:/bin/app:0755 --entrypoint /bin/app"
 "$eifkit" ramdisk --layout system --init init.bin -o system.cpio
 # the floor's input: the user ramdisk build writes, checked against the
 # PCR2 a build prints
@@ -86,20 +116,98 @@ grep -q "\"PCR2\": \"$want\"" build.json || {
 cat user.cpio >/dev/null
 tar cf - rootfs 2>/dev/null | cat >/dev/null # warm page cache
 
-floor=$(best_of sha384sum user.cpio)
+floor=$(best_of openssl dgst -sha384 user.cpio)
 build=$(best_of "$eifkit" build -o out.eif --kernel kernel.bin --init init.bin \
 	--cmdline "$cmdline" --rootfs rootfs $app)
+unchecked=$(best_of "$eifkit" build -o out.eif --kernel kernel.bin \
+	--init init.bin --cmdline "$cmdline" --rootfs rootfs $app \
+	--no-kernel-check --no-app-check)
 pipe=$(best_of sh -c "cd rootfs && find . | LC_ALL=C sort |
 	cpio -o -H newc --reproducible --quiet >../pipe.cpio && cd .. &&
 	'$eifkit' assemble --kernel kernel.bin --cmdline '$cmdline' \
 		--ramdisk system.cpio --ramdisk pipe.cpio -o out.eif")
 rm -f out.eif pipe.cpio
 
-ft=${floor% *}
+ft=$(floor_of "$floor")
 rd_mib=$(($(stat -c %s user.cpio) / 1048576))
-echo
-printf '%-52s %8s %10s %7s\n' "command (${files} files, ${rd_mib} MiB user ramdisk)" \
-	"seconds" "peak RSS" "ratio"
-row "sha384sum over the user ramdisk (floor)" "$floor" "$ft"
+header "build, ${files} files, ${rd_mib} MiB user ramdisk"
+row "openssl dgst -sha384 over the user ramdisk (floor)" "$floor" "$ft"
 row "eifkit build" "$build" "$ft"
+row "eifkit build --no-kernel-check --no-app-check" "$unchecked" "$ft"
 row "find | sort | cpio -o, then eifkit assemble" "$pipe" "$ft"
+
+# ---- build from a container image ----
+python3 "$here/gen_image.py" rootfs image app.elf
+cat image/blobs/sha256/* >/dev/null
+"$eifkit" ramdisk --layout user --oci image >/dev/null 2>&1 -o user-oci.cpio
+cat user-oci.cpio >/dev/null
+sha_floor=$(best_of openssl dgst -sha384 user-oci.cpio)
+gunzip=$(best_of sh -c 'for f in $(python3 -c "import json
+m = json.load(open(\"image/index.json\"))[\"manifests\"][0][\"digest\"]
+for l in json.load(open(\"image/blobs/sha256/\" + m[7:]))[\"layers\"]:
+    print(\"image/blobs/sha256/\" + l[\"digest\"][7:])"); do gzip -dc "$f"; done')
+oci=$(best_of "$eifkit" build -o out.eif --kernel kernel.bin --init init.bin \
+	--cmdline "$cmdline" --oci image)
+umoci_row=""
+if command -v umoci >/dev/null 2>&1; then
+	umoci_row=$(best_of sh -c "umoci raw unpack --rootless --image image:bench \
+		unpacked >/dev/null 2>&1 &&
+		'$eifkit' build -o out.eif --kernel kernel.bin --init init.bin \
+			--cmdline '$cmdline' --rootfs unpacked -- /bin/app")
+fi
+rm -rf out.eif unpacked
+set -- $sha_floor
+f1=$1 c1=$3
+set -- $gunzip
+ft="$(echo "$f1 + $1" | bc) $(echo "$c1 + $3" | bc)"
+oci_mib=$(($(stat -c %s user-oci.cpio) / 1048576))
+header "build --oci, 4 gzip layers, ${oci_mib} MiB user ramdisk"
+row "openssl dgst -sha384 over the user ramdisk" "$sha_floor" "$ft"
+row "gzip -dc of the layers" "$gunzip" "$ft"
+echo "(floor: the two lines above added: ${ft% *} s wall, ${ft#* } s CPU)"
+row "eifkit build --oci" "$oci" "$ft"
+[ -n "$umoci_row" ] && row "umoci raw unpack, then eifkit build --rootfs" "$umoci_row" "$ft"
+
+# ---- memory per entry ----
+entries=${BENCH_ENTRIES:-200000}
+python3 - "$entries" <<'EOF'
+import os, shutil, sys
+n = int(sys.argv[1])
+root = "many"
+try:
+    done = open(root + ".stamp").read() == str(n)
+except OSError:
+    done = False
+if not done:
+    shutil.rmtree(root, ignore_errors=True)
+    for i in range(n):
+        d = f"{root}/d{i // 1000:03d}"
+        os.makedirs(d, exist_ok=True)
+        open(f"{d}/f{i:06d}", "w").close()
+    open(root + ".stamp", "w").write(str(n))
+EOF
+small=$(best_of "$eifkit" ramdisk --layout plain --rootfs many -o pipe.cpio)
+none=$(best_of "$eifkit" ramdisk --layout plain --file app.elf:/a -o pipe.cpio)
+rm -f pipe.cpio
+set -- $small
+m1=$2
+set -- $none
+echo
+echo "ramdisk of $entries empty files: $(echo "$small" | cut -d' ' -f1) s," \
+	"peak RSS $((m1 / 1024)) MiB; one file: $(($2 / 1024)) MiB;" \
+	"$(((m1 - $2) * 1024 / entries)) bytes per entry"
+
+# ---- the README's example ----
+if [ -s "$kernels/amd64/vmlinuz" ] && [ -s "$kernels/amd64/busybox" ]; then
+	rm -rf small && mkdir -p small/bin
+	cp "$kernels/amd64/busybox" small/bin/busybox
+	ln -sf busybox small/bin/sh
+	s=$(best_of "$eifkit" build -o out.eif --kernel "$kernels/amd64/vmlinuz" \
+		--rootfs small -- /bin/sh -c 'echo hello')
+	rm -f out.eif
+	echo "the README's example (busybox, Debian's kernel):" \
+		"$(echo "$s" | cut -d' ' -f1) s wall, $(echo "$s" | cut -d' ' -f3) s CPU," \
+		"peak RSS $(($(echo "$s" | cut -d' ' -f2) / 1024)) MiB"
+fi
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,6 +20,7 @@ struct cmd {
 };
 
 int cmd_assemble(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_ramdisk(int argc, char **argv);
 int cmd_describe(int argc, char **argv);

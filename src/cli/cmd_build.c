@@ -15,6 +15,7 @@
 #include "eif/kernel.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
+#include "ramdisk/appcheck.h"
 #include "ramdisk/layout.h"
 #include "treeopts.h"
 
@@ -41,6 +42,8 @@ static const char help[] =
 	"                             (default: the version in the kernel)\n"
 	"  --kernel-format-ok         no warning for a compressed aarch64 kernel\n"
 	"  --no-kernel-check          take any bytes as the kernel\n"
+	"  --no-app-check             do not check that the command, its ELF or\n"
+	"                             #! interpreter and the workdir are there\n"
 	"  --cmdline STR              kernel command line (default: nitro-cli's)\n"
 	"  --init FILE                the enclave's /init (default: eifkit's own)\n"
 	"  --nsm FILE                 nsm.ko, loaded by init (optional)\n"
@@ -83,12 +86,12 @@ static const char default_cmdline_arm[] =
 
 enum { O_KERNEL = 256, O_KCONFIG, O_CMDLINE, O_INIT, O_NSM, O_BLOBS, O_ARCH,
        O_NAME, O_VERSION, O_METADATA, O_CERT, O_KEY, O_PCRS, O_KFORMAT_OK,
-       O_NO_KCHECK };
+       O_NO_KCHECK, O_NO_APP_CHECK };
 
 struct args {
 	const char *output, *kernel, *kconfig, *cmdline, *init, *nsm, *blobs;
 	const char *arch, *metadata, *cert, *key, *pcrs;
-	bool kformat_ok, no_kcheck;
+	bool kformat_ok, no_kcheck, no_app_check;
 	struct eif_identity id;
 	struct treeopts tree;
 	char *owned[5]; /* paths made from --blobs */
@@ -103,6 +106,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "kernel-config", required_argument, NULL, O_KCONFIG },
 		{ "kernel-format-ok", no_argument, NULL, O_KFORMAT_OK },
 		{ "no-kernel-check", no_argument, NULL, O_NO_KCHECK },
+		{ "no-app-check", no_argument, NULL, O_NO_APP_CHECK },
 		{ "kernel_config", required_argument, NULL, O_KCONFIG },
 		{ "cmdline", required_argument, NULL, O_CMDLINE },
 		{ "init", required_argument, NULL, O_INIT },
@@ -132,6 +136,7 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_KCONFIG: a->kconfig = optarg; break;
 		case O_KFORMAT_OK: a->kformat_ok = true; break;
 		case O_NO_KCHECK: a->no_kcheck = true; break;
+		case O_NO_APP_CHECK: a->no_app_check = true; break;
 		case O_CMDLINE: a->cmdline = optarg; break;
 		case O_INIT: a->init = optarg; break;
 		case O_NSM: a->nsm = optarg; break;
@@ -327,6 +332,16 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
 		return r;
 	treeopts_warn(&j->tree, "build");
+	if (!a->no_app_check) {
+		const struct app_check ac = {
+			.argv = j->tree.app.argv, .argc = j->tree.app.argc,
+			.env = j->tree.app.env, .envc = j->tree.app.envc,
+			.workdir = j->tree.app.workdir, .arm64 = arm, .root = "",
+		};
+
+		if ((r = app_check(&j->tree.tree, &ac, err)))
+			return r;
+	}
 	if ((r = ramdisk_system(&j->sys, a->init, a->nsm, err)) ||
 	    (r = ramdisk_user(&j->user, &j->tree.tree, &j->tree.app,
 			      a->tree.plan.mtime, err)) ||

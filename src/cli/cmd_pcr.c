@@ -12,11 +12,11 @@
 #include "eif/sign.h"
 
 static const char usage[] =
-	"usage: eifkit pcr FILE.eif\n"
+	"usage: eifkit pcr FILE.eif [--kms-policy]\n"
 	"       eifkit pcr --signing-certificate CERT.pem\n"
 	"       eifkit pcr --input FILE\n";
 static const char help[] =
-	"usage: eifkit pcr FILE.eif\n"
+	"usage: eifkit pcr FILE.eif [--kms-policy]\n"
 	"       eifkit pcr --signing-certificate CERT.pem\n"
 	"       eifkit pcr --input FILE\n"
 	"\n"
@@ -24,7 +24,11 @@ static const char help[] =
 	"\"PCR2\"[, \"PCR8\"]}, the form --pcrs writes and verify --pcrs reads.\n"
 	"--signing-certificate: print {\"PCR8\": ...}, the PCR8 an EIF signed with\n"
 	"this certificate has. --input: print {\"PCR\": ...}, SHA384 of 48 zero\n"
-	"bytes and SHA384(FILE), as nitro-cli pcr --input does.\n";
+	"bytes and SHA384(FILE), as nitro-cli pcr --input does.\n"
+	"--kms-policy: print the KMS key-policy Condition block that admits only\n"
+	"an enclave running FILE.eif: StringEqualsIgnoreCase on\n"
+	"kms:RecipientAttestation:ImageSha384 and :PCR0, :PCR1, :PCR2 (and :PCR8\n"
+	"when the file is signed), to paste into a key policy statement.\n";
 
 static int print_one(const char *key, const uint8_t pcr[PCR_LEN])
 {
@@ -68,7 +72,50 @@ static int pcr_of_file(const char *path, uint8_t pcr[PCR_LEN],
 	return 0;
 }
 
-static int pcr_of_eif(const char *path, struct ek_error *err)
+/* {"Condition": {"StringEqualsIgnoreCase": {"kms:RecipientAttestation:
+ * ImageSha384": PCR0, ...:PCR0, PCR1, PCR2[, PCR8]}}}: the condition keys
+ * AWS KMS checks against the attestation document (ImageSha384 is PCR0). */
+static struct json_value *kms_policy_json(const uint8_t pcr[3][PCR_LEN],
+					  const uint8_t *pcr8)
+{
+	static const char prefix[] = "kms:RecipientAttestation:";
+	struct json_value *o = json_new_object(), *cond = NULL, *eq = NULL;
+	char hex[PCR_HEX_LEN + 1], key[64];
+	int rc = o ? 0 : EK_ENOMEM;
+
+	pcr_hex(pcr[0], hex);
+	snprintf(key, sizeof(key), "%sImageSha384", prefix);
+	if (!rc && !(eq = json_new_object()))
+		rc = EK_ENOMEM;
+	if (!rc)
+		rc = json_object_push(eq, key, json_new_string(hex));
+	for (unsigned i = 0; !rc && i < 4; i++) {
+		if (i == 3 && !pcr8)
+			break;
+		pcr_hex(i < 3 ? pcr[i] : pcr8, hex);
+		snprintf(key, sizeof(key), "%sPCR%u", prefix, i < 3 ? i : 8);
+		rc = json_object_push(eq, key, json_new_string(hex));
+	}
+	if (!rc && !(cond = json_new_object()))
+		rc = EK_ENOMEM;
+	if (!rc) {
+		rc = json_object_push(cond, "StringEqualsIgnoreCase", eq);
+		eq = NULL;
+	}
+	if (!rc) {
+		rc = json_object_push(o, "Condition", cond);
+		cond = NULL;
+	}
+	json_free(eq);
+	json_free(cond);
+	if (rc) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int pcr_of_eif(const char *path, bool kms, struct ek_error *err)
 {
 	struct eif_image img;
 	struct sig_info sig;
@@ -85,7 +132,11 @@ static int pcr_of_eif(const char *path, struct ek_error *err)
 		eif_image_release(&img);
 		return ret;
 	}
-	m = measurements_json(img.pcr, img.signature_buf ? sig.pcr8 : NULL);
+	if (kms)
+		m = kms_policy_json(img.pcr, img.signature_buf ? sig.pcr8 : NULL);
+	else
+		m = measurements_json(img.pcr,
+				      img.signature_buf ? sig.pcr8 : NULL);
 	if (!m || print_json(m))
 		ret = ek_fail(err, EK_ENOMEM, "cannot print the measurements");
 	json_free(m);
@@ -100,10 +151,12 @@ int cmd_pcr(int argc, char **argv)
 	static const struct option options[] = {
 		{ "signing-certificate", required_argument, NULL, 'c' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "kms-policy", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *input = NULL;
+	bool kms = false;
 	uint8_t pcr[PCR_LEN];
 	struct ek_error err;
 	int c, ret;
@@ -115,12 +168,16 @@ int cmd_pcr(int argc, char **argv)
 			cert = optarg;
 		else if (c == 'i')
 			input = optarg;
+		else if (c == 'k')
+			kms = true;
 		else
 			return option_error("pcr", usage, c, argv);
 	}
 	if ((cert != NULL) + (input != NULL) + (argc - optind) != 1)
 		return usage_error("pcr", usage,
 				   "give one EIF, --signing-certificate or --input");
+	if (kms && (cert || input))
+		return usage_error("pcr", usage, "--kms-policy needs an EIF");
 	if (cert) {
 		ret = sign_cert_file_pcr8(cert, pcr, &err);
 		if (ret == 0 && print_one("PCR8", pcr))
@@ -130,7 +187,7 @@ int cmd_pcr(int argc, char **argv)
 		if (ret == 0 && print_one("PCR", pcr))
 			ret = ek_fail(&err, EK_ENOMEM, "out of memory");
 	} else {
-		ret = pcr_of_eif(argv[optind], &err);
+		ret = pcr_of_eif(argv[optind], kms, &err);
 	}
 	return ret ? report("pcr", &err) : 0;
 }

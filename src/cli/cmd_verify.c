@@ -9,23 +9,28 @@
 
 #include "base/io.h"
 #include "cli.h"
+#include "deep.h"
 #include "eif/eif.h"
 #include "eif/metadata.h"
 #include "eif/sign.h"
 
 static const char usage[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem]\n";
+	"[--signing-certificate CERT.pem] [--deep]\n";
 static const char help[] =
 	"usage: eifkit verify FILE.eif [--pcrs EXPECTED.json] "
-	"[--signing-certificate CERT.pem]\n"
+	"[--signing-certificate CERT.pem] [--deep]\n"
 	"\n"
 	"Check the layout, the CRC, the metadata and, if the file is signed, the\n"
 	"signature (COSE Sign1 with the embedded certificate, over this file's\n"
 	"PCR0). With --pcrs, compare every PCRn in EXPECTED.json (the output of\n"
 	"pcr, --pcrs, or nitro-cli's {\"Measurements\": ...}). With\n"
 	"--signing-certificate, require the file to be signed with that\n"
-	"certificate. Prints one line a check; exit status 0 only if all pass.\n";
+	"certificate. With --deep, also what build checks before it writes an\n"
+	"EIF: the kernel can boot for the EIF's arch, and the app the init will\n"
+	"run is in the ramdisks, executable, for that CPU, with its ELF or #!\n"
+	"interpreter, and its workdir is a folder. Prints one line a check;\n"
+	"exit status 0 only if all pass.\n";
 
 struct verify {
 	struct eif_image img;
@@ -180,12 +185,15 @@ int cmd_verify(int argc, char **argv)
 	static const struct option options[] = {
 		{ "pcrs", required_argument, NULL, 'p' },
 		{ "signing-certificate", required_argument, NULL, 'c' },
+		{ "deep", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pcrs = NULL, *cert = NULL;
 	struct verify v;
 	struct ek_error err;
+	bool deep = false;
+	char desc[512];
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
@@ -195,6 +203,8 @@ int cmd_verify(int argc, char **argv)
 			pcrs = optarg;
 		else if (c == 'c')
 			cert = optarg;
+		else if (c == 'd')
+			deep = true;
 		else
 			return option_error("verify", usage, c, argv);
 	}
@@ -217,6 +227,14 @@ int cmd_verify(int argc, char **argv)
 		check_pcrs(&v, pcrs);
 	if (cert)
 		check_cert(&v, cert);
+	if (deep && deep_kernel(&v.img, desc, sizeof(desc), &err))
+		line(&v, "kernel", false, "%s", err.msg);
+	else if (deep)
+		line(&v, "kernel", true, "%s", desc);
+	if (deep && deep_app(&v.img, desc, sizeof(desc), &err))
+		line(&v, "app", false, "%s", err.msg);
+	else if (deep)
+		line(&v, "app", true, "'%s' can start", desc);
 	if (v.have_sig)
 		sig_info_release(&v.sig);
 	eif_image_release(&v.img);

@@ -64,7 +64,7 @@ int cli_kernel_open(const char *cmd, const char *path, bool arm64, bool check,
 	memset(ki, 0, sizeof(*ki));
 	if (fd < 0 || !check)
 		return fd;
-	r = kernel_inspect(fd, *size, path, ki, err);
+	r = kernel_inspect(fd, 0, *size, path, ki, err);
 	if (r == 0)
 		r = kernel_check(ki, arm64, path, &compressed, err);
 	if (r) {

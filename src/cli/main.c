@@ -63,6 +63,7 @@ static const struct cmd commands[] = {
 	{ "pcr", cmd_pcr, "measurements of an EIF, a certificate or any file" },
 	{ "sign", cmd_sign, "add or replace the signature of an EIF" },
 	{ "verify", cmd_verify, "check layout, CRC, signature and expected PCRs" },
+	{ "attest", cmd_attest, "verify an enclave's attestation document against an image" },
 };
 
 static void usage(FILE *f)

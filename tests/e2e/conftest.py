@@ -80,3 +80,27 @@ def fake_kernel(arch="x86_64", size=5000, release="6.1.0-fake", fill=None):
         banner = b"Linux version " + text
         buf[0x100:0x100 + len(banner)] = banner
     return bytes(buf)
+
+
+def fake_elf(arch="x86_64", interp=None, bits=64, size=400):
+    """A minimal ELF executable header for arch (e_machine 62 or 183),
+    with a PT_INTERP naming interp when given: what eifkit's app checks
+    read (the e_ident class and data, e_machine, the program headers)."""
+    import struct
+    machine = {"x86_64": 62, "aarch64": 183, "riscv64": 243}[arch]
+    if bits == 32:
+        hdr = b"\x7fELF\x01\x01\x01" + bytes(9)
+        hdr += struct.pack("<HHI", 2, 3 if arch == "x86_64" else 40, 1)
+        return hdr + bytes(size - len(hdr))
+    phnum = 1 if interp else 0
+    hdr = b"\x7fELF\x02\x01\x01" + bytes(9)
+    hdr += struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0x401000,
+                       64 if phnum else 0, 0, 0, 64, 56, phnum, 64, 0, 0)
+    body = b""
+    if interp:
+        s = interp.encode() + b"\0"
+        off = 64 + 56
+        body = struct.pack("<IIQQQQQQ", 3, 4, off, off, off, len(s), len(s), 1)
+        body += s
+    data = hdr + body
+    return data + bytes(max(0, size - len(data)))

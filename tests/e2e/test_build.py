@@ -43,7 +43,7 @@ def inputs(tmp_path):
 def build(inp, *args, out=None, env=None, cwd=None, base=True):
     out = out or inp["tmp"] / "o.eif"
     pre = ["--kernel", inp["kernel"], "--init", GOLDEN / "init"] if base else []
-    r = run("build", "-o", out, *pre, *args, env=env, cwd=cwd)
+    r = run("build", "--no-app-check", "-o", out, *pre, *args, env=env, cwd=cwd)
     return r, out
 
 
@@ -75,7 +75,7 @@ def assert_fails(r, out, *needles, code=1):
 
 
 def test_help():
-    r = run("build", "--help")
+    r = run("build", "--no-app-check",  "--help")
     assert r.code == 0 and r.out.startswith(b"usage: eifkit build -o FILE.eif")
     doc = (GOLDEN.parents[3] / "docs" / "eifkit-build.md").read_text()
     usage = r.out.decode().split("\n\n")[0]
@@ -304,7 +304,7 @@ def test_missing_kernel(inputs):
     ["--rootfs", "r", "-o", "x.eif", "--", "/bin/sh"],
 ])
 def test_usage_errors_exit_2(tmp_path, args):
-    r = run("build", *args, cwd=tmp_path)
+    r = run("build", "--no-app-check", *args, cwd=tmp_path)
     assert r.code == 2, r
     assert r.err.startswith(b"eifkit build: ")
     assert b"usage: eifkit build" in r.err
@@ -325,7 +325,7 @@ def build_paused(inp, change, *args, brk="eif_write"):
     out.write_bytes(b"previous")
     ready, go = tmp / "gdb.ready", tmp / "gdb.go"
     so, se = tmp / "gdb.stdout", tmp / "gdb.stderr"
-    argv = [eifkit_path(), "build", "-o", str(out), "--kernel",
+    argv = [eifkit_path(), "build", "--no-app-check", "-o", str(out), "--kernel",
             str(inp["kernel"]), "--init", str(GOLDEN / "init"),
             "--rootfs", str(inp["root"]), "--entrypoint", "/x",
             *map(str, args)]

@@ -159,7 +159,7 @@ def test_text_shows_the_app(tmp_path):
     (tmp_path / "k").write_bytes(fake_kernel())
     (tmp_path / "init").write_bytes(b"init")
     out = tmp_path / "o.eif"
-    r = run("build", "-o", out, "--kernel", tmp_path / "k", "--init",
+    r = run("build", "--no-app-check", "-o", out, "--kernel", tmp_path / "k", "--init",
             tmp_path / "init", "--rootfs", tmp_path / "root", "--env",
             "A=b c", "--workdir", "/srv", "--", "/bin/app", "two words",
             "esc\x1b[31m")

@@ -38,7 +38,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, fake_kernel, run
 
 BUILD = pathlib.Path(os.environ.get("EIFKIT_BUILD", ROOT / "build"))
 KERNELS = BUILD / "kernels"
@@ -665,8 +665,8 @@ def compat(tmp_path_factory):
     # workdir file; an image without ENV gives an empty env (AWS's init
     # then uses its fixed PATH); no nsm.ko. The EIF's own kernel stands
     # for one built for Nitro, which QEMU cannot boot: --kernel replaces it.
-    fake_kernel = tmp / "nitro-bzImage"
-    fake_kernel.write_bytes(b"not a kernel QEMU can boot\n" * 100)
+    nitro_kernel = tmp / "nitro-bzImage"
+    nitro_kernel.write_bytes(fake_kernel(fill=b"not a kernel QEMU can boot\n" * 100))
     script = ('echo "T pwd=$(pwd)"; echo "T path=[$PATH]"; '
               'echo "T nsm-module $([ -e /sys/module/vsock ] && echo loaded || echo absent)"; '
               'echo "T root $(ls / | tr "\\n" " ")"')
@@ -674,7 +674,7 @@ def compat(tmp_path_factory):
     eif = make_eif(tmp, "compat", arch, [
         system_ramdisk(init_path(arch)),
         user_ramdisk(tree, ["busybox", "sh", "-c", script], []),
-    ], kernel=fake_kernel)
+    ], kernel=nitro_kernel)
     return boot(eif, arch, "--kernel", kd / "vmlinuz")
 
 

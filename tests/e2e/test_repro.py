@@ -146,7 +146,7 @@ def build_hash(out_dir, args, env=None, cwd=None, prefix=(), umask=None):
     def pre():
         if umask is not None:
             os.umask(umask)
-    cp = subprocess.run([*prefix, eifkit_path(), "build", "-o", str(out),
+    cp = subprocess.run([*prefix, eifkit_path(), "build", "--no-app-check", "-o", str(out),
                          *map(str, args)], env=dict(CLEAN_ENV, **(env or {})),
                         cwd=cwd, capture_output=True, preexec_fn=pre)
     assert cp.returncode == 0, (prefix, args, cp.stderr)
@@ -319,7 +319,8 @@ def test_reprotest(work):
         (src / "build.sh").write_text(
             "set -e\n"
             f"'{eifkit_path()}' build -o out.eif --kernel kernel --init init "
-            "--nsm nsm.ko --rootfs rootfs --env-file env --entrypoint /bin/app"
+            "--nsm nsm.ko --rootfs rootfs --env-file env --entrypoint /bin/app "
+            "--no-app-check"
             " -- serve\n")
     cp = subprocess.run(["reprotest", "--min-cpus=2", "--vary=+all,-user_group",
                          "-s", str(src), "sh build.sh", "out.eif"],
@@ -362,7 +363,7 @@ def test_peak_rss_is_flat(tmp_path):
         out = tmp_path / "o.eif"
         k = tmp_path / "kernel"
         k.write_bytes(fake_kernel())
-        rss[big] = peak_rss_kib(["build", "-o", out, "--kernel",
+        rss[big] = peak_rss_kib(["build", "--no-app-check", "-o", out, "--kernel",
                                  k, "--init", GOLDEN / "init",
                                  "--rootfs", root, "--entrypoint", "/x"])
         size = out.stat().st_size
@@ -389,7 +390,7 @@ def test_no_temporary_file(tmp_path):
     cp = subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e",
                          "trace=open,openat,creat,memfd_create,rename,"
                          "renameat,renameat2,link,linkat",
-                         eifkit_path(), "build", "-o", str(out_dir / "o.eif"),
+                         eifkit_path(), "build", "--no-app-check", "-o", str(out_dir / "o.eif"),
                          "--kernel", str(tmp_path / "kernel"), "--init",
                          str(GOLDEN / "init"), "--rootfs", str(root),
                          "--entrypoint", "/x"], capture_output=True)

@@ -16,19 +16,11 @@
 
 #include "base/json.h"
 #include "base/strbuf.h"
+#include "eif/cose.h"
 #include "eif/sign.h"
 #include "unit.h"
 
 #define DATA "tests/unit/data/sign/"
-
-/* sign.c's encoders, exported for this file only. */
-void sign_encode_pcr_info(struct strbuf *sb, uint32_t index,
-			  const uint8_t *value, size_t len);
-void sign_encode_sig_structure(struct strbuf *sb, const uint8_t *prot,
-			       size_t prot_len, const uint8_t *payload,
-			       size_t payload_len);
-void sign_encode_section(struct strbuf *sb, const uint8_t *pem,
-			 size_t pem_len, const uint8_t *cose, size_t cose_len);
 
 static const char *const curves[] = { "p256", "p384", "p521" };
 static const size_t coords[] = { 32, 48, 66 };
@@ -259,7 +251,7 @@ TEST(cbor_vector_b_payload_and_sig_structure)
 	sign_encode_pcr_info(&pl, 0, value, sizeof(value));
 	CHECK(pl.len == 129);
 	CHECK_STR(tohex((uint8_t *)pl.buf, pl.len, hex), want);
-	sign_encode_sig_structure(&tbs, prot, sizeof(prot), (uint8_t *)pl.buf,
+	cose_encode_sig_structure(&tbs, prot, sizeof(prot), (uint8_t *)pl.buf,
 				  pl.len);
 	CHECK(tbs.len == 149);
 	CHECK(memcmp(tbs.buf, head, sizeof(head)) == 0);

@@ -21,4 +21,11 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Room for element n of an array of elem-byte elements with *alloc
+ * allocated: base itself while n < *alloc, else base grown (doubled, or
+ * first elements at first) with *alloc updated. NULL when memory or
+ * size_t runs out; base and *alloc are then as they were. As git's
+ * ALLOC_GROW, in one checked place. */
+void *ek_grow(void *base, size_t n, size_t *alloc, size_t elem, size_t first);
+
 #endif

@@ -131,20 +131,6 @@ void json_free(struct json_value *v)
 	free(v);
 }
 
-/* Room for one more element in an array of `size`-byte elements: returns
- * the (maybe moved) array, or NULL with base and *alloc untouched. */
-static void *grow(void *base, size_t *alloc, size_t size)
-{
-	size_t n = *alloc ? *alloc * 2 : 4;
-	void *p;
-
-	if (n < *alloc || n > SIZE_MAX / size)
-		return NULL;
-	p = realloc(base, n * size);
-	if (p)
-		*alloc = n;
-	return p;
-}
 
 int json_array_push(struct json_value *arr, struct json_value *item)
 {
@@ -157,14 +143,13 @@ int json_array_push(struct json_value *arr, struct json_value *item)
 		json_free(item);
 		return EK_EINVAL;
 	}
-	if (arr->arr.len == arr->arr.alloc) {
-		p = grow(arr->arr.items, &arr->arr.alloc, sizeof(*arr->arr.items));
-		if (!p) {
-			json_free(item);
-			return EK_ENOMEM;
-		}
-		arr->arr.items = p;
+	p = ek_grow(arr->arr.items, arr->arr.len, &arr->arr.alloc,
+		    sizeof(*arr->arr.items), 4);
+	if (!p) {
+		json_free(item);
+		return EK_ENOMEM;
 	}
+	arr->arr.items = p;
 	arr->arr.items[arr->arr.len++] = item;
 	return 0;
 }
@@ -179,12 +164,11 @@ static int member_take(struct json_value *obj, char *key, size_t klen,
 
 	if (!key || !value)
 		goto nomem;
-	if (obj->obj.len == obj->obj.alloc) {
-		p = grow(obj->obj.members, &obj->obj.alloc, sizeof(*m));
-		if (!p)
-			goto nomem;
-		obj->obj.members = p;
-	}
+	p = ek_grow(obj->obj.members, obj->obj.len, &obj->obj.alloc,
+		    sizeof(*m), 4);
+	if (!p)
+		goto nomem;
+	obj->obj.members = p;
 	m = &obj->obj.members[obj->obj.len++];
 	m->key = key;
 	m->key_len = klen;

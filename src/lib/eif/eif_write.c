@@ -10,6 +10,7 @@
 #include "base/internal.h"
 
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "base/io.h"
@@ -143,7 +144,7 @@ static int append_signature(struct wstate *w, const struct ek_signer *signer,
 	w->hdr.section_offsets[w->nsec] = w->pos;
 	w->hdr.section_sizes[w->nsec] = len;
 	w->type[w->nsec] = EIF_SEC_SIGNATURE;
-	w->data_crc[w->nsec] = (uint32_t)crc32_z(0, sec, len);
+	w->data_crc[w->nsec] = libdeflate_crc32(0, sec, len);
 	w->nsec++;
 	w->pos += sizeof(sh) + len;
 	free(sec);

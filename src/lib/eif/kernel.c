@@ -1,6 +1,7 @@
 #include "base/internal.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "base/io.h"
@@ -62,8 +63,8 @@ static bool banner_in(struct kernel_info *ki, const uint8_t *p, size_t n)
 	return true;
 }
 
-static int bzimage(int fd, uint64_t size, const uint8_t *h, const char *name,
-		   struct kernel_info *ki, struct ek_error *err)
+static int bzimage(int fd, uint64_t base, uint64_t size, const uint8_t *h,
+		   const char *name, struct kernel_info *ki, struct ek_error *err)
 {
 	uint16_t kv = le16(h + 0x20e);
 	/* setup_sects (0 means 4) sectors after the boot sector, then
@@ -84,7 +85,7 @@ static int bzimage(int fd, uint64_t size, const uint8_t *h, const char *name,
 			     ? KERNEL_BZIMAGE_32 : KERNEL_BZIMAGE;
 	if (kv == 0)
 		return 0;
-	n = io_pread_full(fd, s, sizeof(s), (off_t)kv + 0x200);
+	n = io_pread_full(fd, s, sizeof(s), base + kv + 0x200);
 	if (n < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
 	set_version(ki, s, (size_t)n);
@@ -92,17 +93,20 @@ static int bzimage(int fd, uint64_t size, const uint8_t *h, const char *name,
 }
 
 /* An uncompressed Image: the banner is somewhere in its rodata. */
-static void image_banner(int fd, uint64_t size, struct kernel_info *ki)
+static void image_banner(int fd, uint64_t off, uint64_t size,
+			 struct kernel_info *ki)
 {
-	void *p;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), lead = off % page;
+	uint8_t *p;
 
-	if (size > SIZE_MAX)
+	if (size > SIZE_MAX - lead)
 		return;
-	p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	p = mmap(NULL, (size_t)(size + lead), PROT_READ, MAP_PRIVATE, fd,
+		 (off_t)(off - lead));
 	if (p == MAP_FAILED)
 		return; /* the version stays unknown */
-	banner_in(ki, p, (size_t)size);
-	munmap(p, (size_t)size);
+	banner_in(ki, p + lead, (size_t)size);
+	munmap(p, (size_t)(size + lead));
 }
 
 /* Inflate gzip data at [off, off + len) of fd far enough to see the
@@ -163,11 +167,12 @@ static int inflate_banner(int fd, uint64_t off, uint64_t len, const char *name,
 	return r;
 }
 
-int kernel_inspect(int fd, uint64_t size, const char *name,
+int kernel_inspect(int fd, uint64_t off, uint64_t size, const char *name,
 		   struct kernel_info *ki, struct ek_error *err)
 {
 	uint8_t h[SETUP_HDR_END];
-	ssize_t n = io_pread_full(fd, h, sizeof(h), 0);
+	ssize_t n = io_pread_full(fd, h, size < sizeof(h) ? size : sizeof(h),
+				  off);
 	bool arm64 = false;
 	int r = 0;
 
@@ -176,10 +181,10 @@ int kernel_inspect(int fd, uint64_t size, const char *name,
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
 	if ((size_t)n >= SETUP_HDR_END && !memcmp(h + 0x202, "HdrS", 4) &&
 	    le16(h + 0x1fe) == 0xaa55)
-		return bzimage(fd, size, h, name, ki, err);
+		return bzimage(fd, off, size, h, name, ki, err);
 	if ((size_t)n >= 64 && !memcmp(h + ARM64_MAGIC_OFF, "ARM\x64", 4)) {
 		ki->format = KERNEL_ARM64_IMAGE;
-		image_banner(fd, size, ki);
+		image_banner(fd, off, size, ki);
 		return 0;
 	}
 	if ((size_t)n >= 0x20 && !memcmp(h, "MZ", 2) && !memcmp(h + 4, "zimg", 4)) {
@@ -187,11 +192,12 @@ int kernel_inspect(int fd, uint64_t size, const char *name,
 
 		ki->format = KERNEL_ZBOOT;
 		if (!memcmp(h + 0x18, "gzip", 5) && (uint64_t)poff + plen <= size)
-			r = inflate_banner(fd, poff, plen, name, ki, &arm64, err);
+			r = inflate_banner(fd, off + poff, plen, name, ki, &arm64,
+					   err);
 		return r;
 	}
 	if ((size_t)n >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
-		r = inflate_banner(fd, 0, size, name, ki, &arm64, err);
+		r = inflate_banner(fd, off, size, name, ki, &arm64, err);
 		ki->format = arm64 ? KERNEL_GZIP : KERNEL_UNKNOWN;
 		if (!arm64)
 			ki->version[0] = ki->release[0] = '\0';

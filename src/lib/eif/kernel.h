@@ -30,12 +30,13 @@ struct kernel_info {
 	char version[256];        /* the whole version string, or "" */
 };
 
-/* Read the headers of the kernel in fd (size bytes; name for messages)
+/* Read the headers of the kernel at [off, off + size) of fd (name for
+ * messages)
  * and, where the format allows, its version: a bzImage's kernel_version
  * pointer, or the "Linux version " banner of an Image (inflated when it
  * is gzip'd, also inside EFI zboot). Formats it does not know are
  * KERNEL_UNKNOWN, not an error; read errors are. */
-int kernel_inspect(int fd, uint64_t size, const char *name,
+int kernel_inspect(int fd, uint64_t off, uint64_t size, const char *name,
 		   struct kernel_info *ki, struct ek_error *err);
 
 /* Can an EIF for arm64 (or x86_64) boot this kernel? An error that names

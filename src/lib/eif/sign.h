@@ -76,4 +76,14 @@ bool sig_info_matches_pcr0(const struct sig_info *info,
 int sign_cert_file_matches(const char *cert_path, const struct sig_info *info,
 			   bool *match_ret, struct ek_error *err);
 
+/* The section's CBOR, in serde_cbor's layout (EIF-FORMAT.md 9.2), for
+ * the signer and for the tests that check it against the official
+ * vectors: PcrInfo {register_index, register_value}, and the section
+ * [{signing_certificate, signature}] around a PEM and a COSE_Sign1. */
+struct strbuf;
+void sign_encode_pcr_info(struct strbuf *sb, uint32_t index,
+			  const uint8_t *value, size_t len);
+void sign_encode_section(struct strbuf *sb, const uint8_t *pem,
+			 size_t pem_len, const uint8_t *cose, size_t cose_len);
+
 #endif

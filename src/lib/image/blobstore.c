@@ -169,15 +169,10 @@ static int add_member(struct blobstore *bs, size_t *alloc,
 	if (bs->n == MEMBERS_MAX)
 		return ek_fail(err, EK_ELIMIT, "'%s': more than %u members",
 			       bs->path, MEMBERS_MAX);
-	if (bs->n == *alloc) {
-		size_t na = *alloc ? 2 * *alloc : 64;
-
-		m = realloc(bs->m, na * sizeof(*m));
-		if (!m)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		bs->m = m;
-		*alloc = na;
-	}
+	m = ek_grow(bs->m, bs->n, alloc, sizeof(*m), 64);
+	if (!m)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	bs->m = m;
 	m = &bs->m[bs->n];
 	memset(m, 0, sizeof(*m));
 	if (!(m->name = strdup(plain(name))))

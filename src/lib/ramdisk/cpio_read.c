@@ -20,17 +20,15 @@
 #include "base/strbuf.h"
 #include "base/text.h"
 #include "ramdisk/cpio_read.h"
+#include "ramdisk/tree.h"
 
-#define TRAILER "TRAILER!!!"
-#define MAGIC_LEN 6
-#define NFIELDS 13
 
 /* Header field order after the magic (cpio(5), "New ASCII Format"). */
 enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE,
        F_DEVMAJOR, F_DEVMINOR, F_RDEVMAJOR, F_RDEVMINOR, F_NAMESIZE,
        F_CHECK };
 
-static const char *const field_names[NFIELDS] = {
+static const char *const field_names[CPIO_NFIELDS] = {
 	"ino", "mode", "uid", "gid", "nlink", "mtime", "filesize",
 	"devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
 };
@@ -218,14 +216,15 @@ static int check_magic(const struct cpio_reader *r, const uint8_t *h,
 {
 	char shown[64];
 
-	if (!memcmp(h, "070701", MAGIC_LEN) || !memcmp(h, "070702", MAGIC_LEN)) {
+	if (!memcmp(h, CPIO_MAGIC, CPIO_MAGIC_LEN) ||
+	    !memcmp(h, CPIO_MAGIC_CRC, CPIO_MAGIC_LEN)) {
 		e->csum = h[5] == '2';
 		return 0;
 	}
-	if (!memcmp(h, "070707", MAGIC_LEN))
+	if (!memcmp(h, "070707", CPIO_MAGIC_LEN))
 		return bad(r, err, off, "old portable cpio format (070707); the "
 			   "kernel reads only newc (cpio -H newc)");
-	text_escape_fixed(shown, sizeof(shown), (const char *)h, MAGIC_LEN, 0);
+	text_escape_fixed(shown, sizeof(shown), (const char *)h, CPIO_MAGIC_LEN, 0);
 	return bad(r, err, off, "bad magic \"%s\" (a newc header starts with "
 		   "070701 or 070702)", shown);
 }
@@ -235,19 +234,19 @@ static int parse_header(const struct cpio_reader *r, const uint8_t *h,
 			uint64_t off, struct cpio_entry *e,
 			uint32_t *namesize_ret, struct ek_error *err)
 {
-	uint32_t v[NFIELDS];
+	uint32_t v[CPIO_NFIELDS];
 	int ret = check_magic(r, h, off, e, err);
 
 	if (ret)
 		return ret;
-	for (int i = 0; i < NFIELDS; i++) {
-		const uint8_t *p = h + MAGIC_LEN + 8 * i;
+	for (int i = 0; i < CPIO_NFIELDS; i++) {
+		const uint8_t *p = h + CPIO_MAGIC_LEN + 8 * i;
 		char shown[64];
 
 		if (hex8(p, &v[i]))
 			continue;
 		text_escape_fixed(shown, sizeof(shown), (const char *)p, 8, 0);
-		return bad(r, err, off + MAGIC_LEN + 8 * (uint64_t)i,
+		return bad(r, err, off + CPIO_MAGIC_LEN + 8 * (uint64_t)i,
 			   "%s field \"%s\" is not 8 hex digits", field_names[i],
 			   shown);
 	}
@@ -319,11 +318,11 @@ static int check_type(const struct cpio_reader *r, const struct cpio_entry *e,
 	const char *word = type_word(e->mode);
 	char shown[128];
 
-	if (e->name_len == strlen(TRAILER) &&
-	    !memcmp(e->name, TRAILER, e->name_len)) {
+	if (e->name_len == strlen(CPIO_TRAILER) &&
+	    !memcmp(e->name, CPIO_TRAILER, e->name_len)) {
 		if (e->filesize)
 			return bad(r, err, e->hdr_offset, "%s with %u bytes of "
-				   "data", TRAILER, e->filesize);
+				   "data", CPIO_TRAILER, e->filesize);
 		return 2;
 	}
 	if (t == CPIO_IFREG || (t == CPIO_IFLNK && e->filesize <= CPIO_LINK_MAX) ||
@@ -512,4 +511,105 @@ int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 	if (ret < 0)
 		r->failed = ret;
 	return ret;
+}
+
+/* (archive, ino) of a hard-link member and the entry that has its data */
+struct link_data {
+	unsigned archive;
+	uint32_t ino;
+	uint64_t off, size;
+};
+
+static int tree_type(uint32_t mode, enum tree_type *type)
+{
+	switch (mode & CPIO_IFMT) {
+	case CPIO_IFREG: *type = TREE_REG; return 0;
+	case CPIO_IFDIR: *type = TREE_DIR; return 0;
+	case CPIO_IFLNK: *type = TREE_LNK; return 0;
+	case CPIO_IFCHR: *type = TREE_CHR; return 0;
+	case CPIO_IFBLK: *type = TREE_BLK; return 0;
+	case CPIO_IFIFO: *type = TREE_FIFO; return 0;
+	default: return -1; /* sockets: the kernel makes them, nothing runs them */
+	}
+}
+
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err)
+{
+	struct cpio_reader *r = malloc(sizeof(*r));
+	struct cpio_entry *e = malloc(sizeof(*e));
+	struct link_data *ld = NULL;
+	size_t nld = 0, ald = 0;
+	size_t first = t->n;
+	int ret = r && e ? cpio_reader_init(r, fd, off, len, name, err)
+			 : ek_fail(err, EK_ENOMEM, "out of memory");
+
+	if (ret == 0)
+		r->what = what;
+	while (ret == 0 && (ret = cpio_reader_next(r, e, err)) == 1) {
+		struct tree_entry te;
+
+		ret = 0;
+		memset(&te, 0, sizeof(te));
+		if (!strcmp(e->name, ".") || tree_type(e->mode, &te.type))
+			continue;
+		if (tree_path_normalise(e->name, &te.path, err)) {
+			ret = -1;
+			break;
+		}
+		te.mode = e->mode & 07777;
+		te.uid = e->uid;
+		te.gid = e->gid;
+		te.mtime = e->mtime;
+		te.rdev_major = e->rdevmajor;
+		te.rdev_minor = e->rdevminor;
+		if (te.type == TREE_LNK && !(te.link = strdup(e->link)))
+			ret = ek_fail(err, EK_ENOMEM, "out of memory");
+		if (te.type == TREE_REG) {
+			te.size = e->filesize;
+			te.stage_fd = fd;
+			te.stage_off = e->data_offset;
+			/* the inode, to find the data of a hard link later */
+			te.link_group = e->nlink > 1 ? e->ino : 0;
+			if (ret == 0 && e->nlink > 1 && e->filesize) {
+				struct link_data *n = ek_grow(ld, nld, &ald,
+							      sizeof(*n), 16);
+
+				if (!n) {
+					ret = ek_fail(err, EK_ENOMEM, "out of memory");
+					break;
+				}
+				ld = n;
+				ld[nld++] = (struct link_data){ e->archive, e->ino,
+					e->data_offset, e->filesize };
+			}
+		}
+		if (ret == 0)
+			ret = tree_add(t, &te, err);
+		if (ret) {
+			free(te.path);
+			free(te.link);
+		}
+	}
+	if (ret == 0 && compressed)
+		*compressed = r->compressed;
+	/* hard-link members without data share the data of the one with it
+	 * (same inode number: the archive is one cpio, trailers aside) */
+	for (size_t i = first; ret == 0 && i < t->n; i++) {
+		struct tree_entry *te = &t->e[i];
+
+		if (te->type != TREE_REG || !te->link_group)
+			continue;
+		for (size_t k = 0; te->size == 0 && k < nld; k++)
+			if (ld[k].ino == te->link_group) {
+				te->stage_off = ld[k].off;
+				te->size = ld[k].size;
+			}
+		te->link_group = 0;
+	}
+	free(ld);
+	free(r);
+	free(e);
+	return ret < 0 ? ret : 0;
 }

@@ -38,23 +38,11 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "ramdisk/newc.h"
 
 struct strbuf;
 
-#define CPIO_HDR_LEN 110       /* 6-byte magic + 13 fields of 8 hex digits */
-#define CPIO_NAME_MAX 4096     /* namesize, NUL included: the kernel's PATH_MAX */
-#define CPIO_LINK_MAX 4096     /* symlink filesize: the kernel skips longer */
 #define CPIO_BUF_SIZE 65536
-
-/* File type bits of the mode field (cpio(5); POSIX <cpio.h> C_IS*). */
-#define CPIO_IFMT   0170000
-#define CPIO_IFSOCK 0140000
-#define CPIO_IFLNK  0120000
-#define CPIO_IFREG  0100000
-#define CPIO_IFBLK  0060000
-#define CPIO_IFDIR  0040000
-#define CPIO_IFCHR  0020000
-#define CPIO_IFIFO  0010000
 
 struct cpio_entry {
 	char name[CPIO_NAME_MAX];     /* NUL-terminated */
@@ -101,6 +89,18 @@ int cpio_reader_init(struct cpio_reader *r, int fd, uint64_t off,
  * filled. After an error, every later call returns the same code. */
 int cpio_reader_next(struct cpio_reader *r, struct cpio_entry *e,
 		     struct ek_error *err);
+
+struct tree;
+/* Add the entries of the archive at [off, off + len) of fd to t, as the
+ * kernel would unpack them: a later entry replaces an earlier one of the
+ * same path, hard-link members share the data one of them carries. A
+ * regular file's content stays in fd (stage_fd, stage_off): fd must stay
+ * open, and be above 0, while t is used. "." and the trailer are not
+ * entries. A compressed tail is not read: *compressed names it (or is
+ * NULL). The caller finishes t (tree_finish). */
+int cpio_read_tree(struct tree *t, int fd, uint64_t off, uint64_t len,
+		   const char *name, const char *what, const char **compressed,
+		   struct ek_error *err);
 
 /* The kernel's name for compressed data starting with p (it looks at two
  * bytes: lib/decompress.c), or NULL. */

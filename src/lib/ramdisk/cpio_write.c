@@ -7,8 +7,8 @@
 
 #include "base/io.h"
 #include "ramdisk/cpio_write.h"
+#include "ramdisk/newc.h"
 
-#define HDR_LEN 110
 #define SHOW_MAX 256 /* a member's name in a message */
 
 enum phase { P_HEADER, P_DATA, P_PAD, P_TRAILER, P_END_PAD, P_DONE };
@@ -78,7 +78,7 @@ static int check_member(const struct cpio_member *m, struct ek_error *err)
 		return ek_fail(err, EK_ELIMIT, "'%s': a name of %zu bytes, longer "
 			       "than the %d bytes newc and the kernel take", name,
 			       len, TREE_PATH_MAX);
-	if (!*m->prefix && !strcmp(e->path, "TRAILER!!!"))
+	if (!*m->prefix && !strcmp(e->path, CPIO_TRAILER))
 		return ek_fail(err, EK_EFORMAT, "'TRAILER!!!': a member with "
 			       "this name would end the archive");
 	if (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX)
@@ -159,7 +159,7 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 {
 	size_t plen = strlen(prefix), nlen = strlen(name);
 	size_t namesize = plen + nlen + 1;
-	size_t total = HDR_LEN + namesize + pad4(HDR_LEN + namesize);
+	size_t total = CPIO_HDR_LEN + namesize + pad4(CPIO_HDR_LEN + namesize);
 	int64_t mtime = e ? e->mtime : 0;
 
 	/* checked by check_member: kept here so no header can be wrong */
@@ -175,8 +175,8 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 		w->hdr = p;
 		w->hdr_alloc = total;
 	}
-	snprintf((char *)w->hdr, HDR_LEN + 1,
-		 "070701"                      /* magic */
+	snprintf((char *)w->hdr, CPIO_HDR_LEN + 1,
+		 CPIO_MAGIC                    /* magic */
 		 "%08x%08x%08x%08x%08x"        /* ino mode uid gid nlink */
 		 "%08x%08x"                    /* mtime filesize */
 		 "%08x%08x%08x%08x"            /* devmajor devminor rdevmajor rdevminor */
@@ -185,9 +185,9 @@ static int set_header(struct cpio_writer *w, const char *prefix,
 		 (uint32_t)mtime, (uint32_t)filesize, 3u, 1u,
 		 e ? e->rdev_major : 0, e ? e->rdev_minor : 0,
 		 (uint32_t)namesize, 0u);
-	memcpy(w->hdr + HDR_LEN, prefix, plen);
-	memcpy(w->hdr + HDR_LEN + plen, name, nlen);
-	memset(w->hdr + HDR_LEN + plen + nlen, 0, total - HDR_LEN - plen - nlen);
+	memcpy(w->hdr + CPIO_HDR_LEN, prefix, plen);
+	memcpy(w->hdr + CPIO_HDR_LEN + plen, name, nlen);
+	memset(w->hdr + CPIO_HDR_LEN + plen + nlen, 0, total - CPIO_HDR_LEN - plen - nlen);
 	w->hdr_len = total;
 	w->hdr_pos = 0;
 	return 0;
@@ -384,7 +384,7 @@ static int step(struct cpio_writer *w, uint8_t *buf, size_t cap, size_t *got,
 		break;
 	case P_TRAILER:
 		if (w->hdr_pos == w->hdr_len && w->hdr_len == 0) {
-			ret = set_header(w, "", "TRAILER!!!", w->ino++, 0, NULL, 1,
+			ret = set_header(w, "", CPIO_TRAILER, w->ino++, 0, NULL, 1,
 					 0, err);
 			if (ret)
 				return ret;

@@ -37,15 +37,11 @@ struct scan {
 
 static int remember_link(struct scan *s, const struct stat *st, size_t idx)
 {
-	if (s->nhl == s->hl_alloc) {
-		size_t na = s->hl_alloc ? 2 * s->hl_alloc : 64;
-		struct hl *n = realloc(s->hl, na * sizeof(*n));
+	struct hl *n = ek_grow(s->hl, s->nhl, &s->hl_alloc, sizeof(*n), 64);
 
-		if (!n)
-			return -1;
-		s->hl = n;
-		s->hl_alloc = na;
-	}
+	if (!n)
+		return -1;
+	s->hl = n;
 	s->hl[s->nhl].dev = st->st_dev;
 	s->hl[s->nhl].ino = st->st_ino;
 	s->hl[s->nhl].idx = idx;
@@ -213,15 +209,11 @@ static int by_bytes(const void *a, const void *b)
 
 static int push_name(char ***names, size_t *n, size_t *alloc, const char *name)
 {
-	if (*n == *alloc) {
-		size_t na = *alloc ? 2 * *alloc : 16;
-		char **nn = realloc(*names, na * sizeof(*nn));
+	char **nn = ek_grow(*names, *n, alloc, sizeof(*nn), 16);
 
-		if (!nn)
-			return -1;
-		*names = nn;
-		*alloc = na;
-	}
+	if (!nn)
+		return -1;
+	*names = nn;
 	(*names)[*n] = strdup(name);
 	return (*names)[(*n)++] ? 0 : -1;
 }
@@ -368,14 +360,13 @@ static int inode_group(struct scan *s, const struct hl *h, size_t sorted,
 		*group = found->group;
 		return 0;
 	}
-	if (o->ninodes == o->inodes_alloc) {
-		size_t na = o->inodes_alloc ? 2 * o->inodes_alloc : 64;
-		struct scan_inode *n = realloc(o->inodes, na * sizeof(*n));
+	{
+		struct scan_inode *n = ek_grow(o->inodes, o->ninodes,
+					       &o->inodes_alloc, sizeof(*n), 64);
 
 		if (!n)
 			return -1;
 		o->inodes = n;
-		o->inodes_alloc = na;
 	}
 	key.group = tree_new_group(s->t);
 	o->inodes[o->ninodes++] = key;

@@ -12,6 +12,7 @@
 #endif
 #endif
 
+#include "base/io.h"
 #include "ramdisk/tree.h"
 
 void tree_init(struct tree *t)
@@ -41,6 +42,7 @@ void tree_release(struct tree *t)
 
 int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err)
 {
+	struct tree_dir *nd;
 	struct stat st;
 
 	if (fstat(fd, &st) < 0) {
@@ -57,17 +59,12 @@ int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err)
 			return 0;
 		}
 	}
-	if (t->ndirs == t->dirs_alloc) {
-		size_t na = t->dirs_alloc ? 2 * t->dirs_alloc : 8;
-		struct tree_dir *nd = realloc(t->dirs, na * sizeof(*nd));
-
-		if (!nd) {
-			close(fd);
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		}
-		t->dirs = nd;
-		t->dirs_alloc = na;
+	nd = ek_grow(t->dirs, t->ndirs, &t->dirs_alloc, sizeof(*nd), 8);
+	if (!nd) {
+		close(fd);
+		return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
+	t->dirs = nd;
 	t->dirs[t->ndirs].fd = fd;
 	t->dirs[t->ndirs].dev = (uint64_t)st.st_dev;
 	t->dirs[t->ndirs].ino = (uint64_t)st.st_ino;
@@ -199,15 +196,11 @@ int tree_path_normalise(const char *in, char **ret, struct ek_error *err)
 
 int tree_add(struct tree *t, struct tree_entry *e, struct ek_error *err)
 {
-	if (t->n == t->alloc) {
-		size_t na = t->alloc ? t->alloc * 2 : 256;
-		struct tree_entry *ne = realloc(t->e, na * sizeof(*ne));
+	struct tree_entry *ne = ek_grow(t->e, t->n, &t->alloc, sizeof(*ne), 256);
 
-		if (!ne)
-			return ek_fail(err, EK_ENOMEM, "out of memory");
-		t->e = ne;
-		t->alloc = na;
-	}
+	if (!ne)
+		return ek_fail(err, EK_ENOMEM, "out of memory");
+	t->e = ne;
 	e->seq = t->next_seq++;
 	t->e[t->n++] = *e;
 	return 0;
@@ -352,15 +345,11 @@ static int pathlist_push(struct pathlist *l, const char *s, size_t len)
 {
 	char *c;
 
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? 2 * l->alloc : 16;
-		char **np = realloc(l->p, na * sizeof(*np));
+	char **np = ek_grow(l->p, l->n, &l->alloc, sizeof(*np), 16);
 
-		if (!np)
-			return -1;
-		l->p = np;
-		l->alloc = na;
-	}
+	if (!np)
+		return -1;
+	l->p = np;
 	c = strndup(s, len);
 	if (!c)
 		return -1;
@@ -452,4 +441,45 @@ int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err)
 	if (ret == 0)
 		single_links(t);
 	return ret;
+}
+
+ssize_t tree_entry_pread(const struct tree_entry *e, void *buf, size_t len,
+			 uint64_t off, struct ek_error *err)
+{
+	const char *name = e->src ? e->src : e->path;
+	bool walk = false;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (e->type != TREE_REG || off >= e->size)
+		return 0;
+	if (len > e->size - off)
+		len = (size_t)(e->size - off);
+	if (e->data) {
+		memcpy(buf, e->data + off, len);
+		return (ssize_t)len;
+	}
+	if (e->stage_fd > 0) {
+		n = io_pread_full(e->stage_fd, buf, len,
+				  (off_t)(e->stage_off + off));
+		return n < 0 ? ek_fail_errno(err, EK_EIO, errno, "'%s'", name) : n;
+	}
+	if (!e->src)
+		return 0; /* an empty file of a layout's own */
+	fd = tree_open_beneath(e->src_dir, e->src + e->src_rel,
+			       O_RDONLY | O_CLOEXEC | O_NONBLOCK, &walk);
+	if (fd < 0)
+		return ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_dev != e->src_dev || (uint64_t)st.st_ino != e->src_ino) {
+		close(fd);
+		return ek_fail(err, EK_EIO, "'%s': changed after it was scanned",
+			       name);
+	}
+	n = io_pread_full(fd, buf, len, (off_t)off);
+	if (n < 0)
+		n = ek_fail_errno(err, EK_EIO, errno, "'%s'", name);
+	close(fd);
+	return n;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/error.h"
 
@@ -84,6 +85,14 @@ int tree_hold_dir(struct tree *t, int fd, int *ret, struct ek_error *err);
  * walk. Returns the fd, or -1 with errno: ELOOP or ENOTDIR when a symlink
  * or a non-folder is on the way, EXDEV for a path that would leave dir. */
 int tree_open_beneath(int dir, const char *rel, int flags, bool *walk);
+
+/* Read up to len bytes of a regular file's content at off, from wherever
+ * the entry keeps it (its data, a stage file, or its host file beneath
+ * the held folder, which must still be the file the scan saw). Returns
+ * the number of bytes read (short at the end) or a negative error. For
+ * looking into a few files (the app checks), not for streaming. */
+ssize_t tree_entry_pread(const struct tree_entry *e, void *buf, size_t len,
+			 uint64_t off, struct ek_error *err);
 
 /* Check and normalise a path given by a user or an archive: strip leading
  * "/" and "./", collapse "//" and trailing "/"; refuse "..", "." inside,
