@@ -67,7 +67,7 @@ static const char help[] =
 	"  --env-file FILE            KEY=VALUE lines (# comments); --env wins\n"
 	"  --workdir DIR              the app's working directory\n"
 	"  --keep-owners              keep uid/gid (default 0:0)\n"
-	"  --keep-mtimes              keep mtimes (default SOURCE_DATE_EPOCH or 0)\n"
+	TREEOPTS_HELP_REPRO
 	"  --arch x86_64|aarch64      (default x86_64)\n"
 	"  --name NAME, --version VER ImageName (default: the name of the first\n"
 	"                             image or --rootfs folder), ImageVersion\n"
@@ -128,7 +128,12 @@ static int parse(int argc, char **argv, struct args *a)
 	/* '+': stop at the first word that is not an option; the command
 	 * must come after "--" */
 	while ((c = getopt_long(argc, argv, "+:o:h", options, NULL)) != -1) {
-		if (treeopts_option(&a->tree, c, optarg))
+		int t = treeopts_option(&a->tree, c, optarg);
+
+		if (t < 0)
+			return usage_error("build", usage, "--mtime '%s': zero, "
+					   "keep or clamp", optarg);
+		if (t)
 			continue;
 		switch (c) {
 		case 'o': a->output = optarg; break;
@@ -331,7 +336,7 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 	    (a->cert && (r = signer_load(a->cert, a->key, &j->signer, err))) ||
 	    (r = build_plan_run(&a->tree.plan, &j->tree, err)))
 		return r;
-	treeopts_warn(&j->tree, "build");
+	treeopts_warn(&a->tree, &j->tree, "build");
 	if (!a->no_app_check) {
 		const struct app_check ac = {
 			.argv = j->tree.app.argv, .argc = j->tree.app.argc,
@@ -347,8 +352,7 @@ static int prepare(struct args *a, struct job *j, struct ek_error *err)
 			      a->tree.plan.mtime, err)) ||
 	    (r = ramdisk_open(&j->sys, err)) || (r = ramdisk_open(&j->user, err)))
 		return r;
-	if (j->tree.have_image &&
-	    (r = build_docker_info(&j->tree.image, &j->docker)))
+	if ((r = build_docker_info(&j->tree, &j->docker)))
 		return ek_fail(err, r, "out of memory");
 	a->id.docker_info = j->docker;
 	a->id.custom = j->custom;

@@ -26,7 +26,9 @@ static const char help[] =
 	"\n"
 	"tree options (as for build): --rootfs DIR, --file SRC:DEST[:MODE],\n"
 	"--entrypoint PROG, --env KEY=VALUE, --env-file FILE, --workdir DIR,\n"
-	"--keep-owners, --keep-mtimes; the command goes after --.\n";
+	"--keep-owners, --mtime zero|keep|clamp, --keep-mtimes, --exclude\n"
+	"PATTERN, --exclude-volatile, --explain-repro, an image; the command\n"
+	"goes after --.\n";
 
 enum { O_LAYOUT = 256, O_INIT, O_NSM };
 
@@ -49,7 +51,12 @@ static int parse(int argc, char **argv, struct rargs *a)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+:o:h", options, NULL)) != -1) {
-		if (treeopts_option(&a->tree, c, optarg))
+		int t = treeopts_option(&a->tree, c, optarg);
+
+		if (t < 0)
+			return usage_error("ramdisk", usage, "--mtime '%s': zero, "
+					   "keep or clamp", optarg);
+		if (t)
 			continue;
 		switch (c) {
 		case O_LAYOUT: a->layout = optarg; break;
@@ -124,7 +131,7 @@ static int make(struct rargs *a, struct ek_error *err)
 		r = ramdisk_system(&rd, a->init, a->nsm, err);
 	else if ((r = treeopts_environment(&a->tree, err)) == 0 &&
 		 (r = build_plan_run(&a->tree.plan, &res, err)) == 0) {
-		treeopts_warn(&res, "ramdisk");
+		treeopts_warn(&a->tree, &res, "ramdisk");
 		r = !strcmp(a->layout, "user")
 			    ? ramdisk_user(&rd, &res.tree, &res.app,
 					   a->tree.plan.mtime, err)

@@ -36,6 +36,34 @@ struct build_input {
 	const char *arg;
 };
 
+/* How mtimes are written (docs/eifkit-build.md, "Making an image
+ * reproducible"). */
+enum build_mtime {
+	BUILD_MTIME_DEFAULT,   /* clamp for an image's files, zero for the rest */
+	BUILD_MTIME_ZERO,      /* every mtime is the plan's mtime */
+	BUILD_MTIME_KEEP,      /* as the input has them */
+	BUILD_MTIME_CLAMP,     /* min(mtime, the plan's mtime) when have_epoch;
+	                          else as keep: there is nothing to clamp to */
+};
+
+/* One finding of the reproducibility report. */
+enum build_note_kind {
+	BUILD_NOTE_VOLATILE,   /* a file of the volatile list, not excluded */
+	BUILD_NOTE_PYC,        /* a timestamp-based .pyc made stale by the
+	                          mtime policy: its source's mtime changes */
+};
+
+struct build_note {
+	enum build_note_kind kind;
+	const char *path;      /* in the tree, without the leading '/' */
+	const char *source;    /* PYC: the .py, in the tree */
+	int64_t was, now;      /* PYC: the source's mtime, in and out */
+};
+
+/* The --exclude-volatile list: globs (as --exclude takes them). */
+extern const char *const build_volatile[];
+extern const size_t build_nvolatile;
+
 struct build_plan {
 	/* Later inputs overlay earlier ones; at most one container image. */
 	const struct build_input *inputs;
@@ -52,8 +80,15 @@ struct build_plan {
 	bool nitro_compat;       /* Cmd if any, else Entrypoint (nitro-cli) */
 	/* Normalisation. */
 	bool keep_owners;        /* else uid/gid 0 */
-	bool keep_mtimes;        /* else every mtime is the value below */
+	enum build_mtime mtime_policy;
 	int64_t mtime;           /* SOURCE_DATE_EPOCH, or 0 */
+	bool have_epoch;         /* SOURCE_DATE_EPOCH was given */
+	/* Left out after every input is overlaid: paths or globs in the
+	 * image's root (fnmatch, FNM_PATHNAME); a match takes everything
+	 * below it too. */
+	const char *const *exclude;
+	size_t nexclude;
+	bool exclude_volatile;   /* and build_volatile */
 	const char *goarch;      /* image platform: "amd64" or "arm64" */
 	const char *tmpdir;      /* stage file, decompressed archives; NULL: /tmp */
 };
@@ -66,6 +101,16 @@ struct build_result {
 	/* What could not be kept, for the caller to warn about. */
 	unsigned long sockets, xattr_files;
 	const char *first_socket; /* one example, into this result */
+	const char *xattr_first[3]; /* the first few, into this result */
+	/* What was excluded: the top paths removed ("/var/log/apt"), sorted,
+	 * and the plan's --exclude patterns that matched nothing. */
+	char **excluded;
+	size_t nexcluded;
+	const char **unmatched;
+	size_t nunmatched;
+	/* The reproducibility report, in path order (pointers into tree). */
+	struct build_note *notes;
+	size_t nnotes;
 	/* private */
 	struct stage stage;
 	struct scan_opts scan;
@@ -91,9 +136,11 @@ int build_plan_check_output(const struct build_plan *p, const char *out,
 const char *build_default_name(const struct build_plan *p, char *buf,
 			       size_t size);
 
-/* The DockerInfo metadata value for an image: {"Architecture",
- * "ConfigDigest", "ManifestDigest", "Os", "Ref"} (sorted, as serde sorts a
- * map). EK_ENOMEM on failure. */
-int build_docker_info(const struct oci_image *img, struct json_value **ret);
+/* The DockerInfo metadata value: for an image {"Architecture",
+ * "ConfigDigest", "ManifestDigest", "Os", "Ref"}, with "Excluded" (the
+ * excluded paths) between them when something was excluded (sorted, as
+ * serde sorts a map); {"Excluded"} alone for a build without an image
+ * that excluded something; else NULL (null). EK_ENOMEM on failure. */
+int build_docker_info(const struct build_result *res, struct json_value **ret);
 
 #endif

@@ -338,8 +338,8 @@ def test_xattrs_dropped_with_one_count(tmp_path):
     assert r.code == 0, r
     assert r.err.decode() == (
         "eifkit ramdisk: warning: dropped the extended attributes (file "
-        "capabilities, ACLs, SELinux labels) of 3 files: newc cannot store "
-        "them\n")
+        "capabilities, ACLs, SELinux labels) of 3 files ('/a', '/b', '/c'): "
+        "newc cannot store them\n")
     # and nothing of them in the archive
     x = tmp_path / "x"
     extract(out, x)

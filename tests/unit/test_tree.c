@@ -243,6 +243,48 @@ TEST(missing_parents_added)
 	tree_release(&t);
 }
 
+/* tree_remove's callback: drop the paths in the NULL-terminated list
+ * ctx, counting the calls (descendants of a dropped entry are not asked). */
+static int remove_calls;
+
+static bool drop_listed(const struct tree_entry *e, void *ctx)
+{
+	remove_calls++;
+	for (const char *const *p = ctx; *p; p++)
+		if (!strcmp(*p, e->path))
+			return true;
+	return false;
+}
+
+TEST(remove_takes_subtrees_and_keeps_the_tree_finished)
+{
+	static const char *const drop[] = { "a/b", "x", "l2", "zz", NULL };
+	struct tree t;
+	struct ek_error err;
+	uint32_t g;
+
+	tree_init(&t);
+	g = tree_new_group(&t);
+	add(&t, "a/b/c/d", TREE_REG);
+	add(&t, "a/b/e", TREE_LNK);
+	add(&t, "a/b-c", TREE_REG);  /* sorts between a/b and a/b/... */
+	add(&t, "a/bb", TREE_REG);
+	add(&t, "x", TREE_REG);
+	add_linked(&t, "l1", g);
+	add_linked(&t, "l2", g);
+	CHECK(tree_finish(&t, 0, &err) == 0);
+	CHECK_STR(paths(&t), "a a/b a/b-c a/b/c a/b/c/d a/b/e a/bb l1 l2 x");
+	remove_calls = 0;
+	CHECK(tree_remove(&t, drop_listed, (void *)drop) == 3);
+	CHECK_STR(paths(&t), "a a/b-c a/bb l1");
+	CHECK(remove_calls == 7); /* a/b/c, a/b/c/d, a/b/e not asked */
+	CHECK(tree_find(&t, "l1")->link_group == 0);
+	CHECK(tree_find(&t, "a/bb") != NULL && tree_find(&t, "a/b") == NULL);
+	CHECK(tree_remove(&t, drop_listed, (void *)drop) == 0);
+	CHECK_STR(paths(&t), "a a/b-c a/bb l1");
+	tree_release(&t);
+}
+
 TEST(link_groups_left_with_one_member_are_plain)
 {
 	struct tree t;
@@ -664,6 +706,7 @@ int main(void)
 	RUN(entry_below_an_earlier_file_refused);
 	RUN(missing_parents_added);
 	RUN(link_groups_left_with_one_member_are_plain);
+	RUN(remove_takes_subtrees_and_keeps_the_tree_finished);
 	RUN(empty_tree);
 	RUN(scan_two_folders_share_link_groups);
 	RUN(scan_limits);

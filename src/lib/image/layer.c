@@ -347,6 +347,10 @@ static int one_entry(struct apply *a, struct archive *ar,
 	e.uid = (uint32_t)archive_entry_uid(ae);
 	e.gid = (uint32_t)archive_entry_gid(ae);
 	e.mtime = a->o->keep_mtimes ? archive_entry_mtime(ae) : a->o->mtime;
+	if (archive_entry_xattr_count(ae) > 0 &&
+	    a->o->xattr_files < ARRAY_SIZE(a->o->xattr_first))
+		snprintf(a->o->xattr_first[a->o->xattr_files],
+			 sizeof(a->o->xattr_first[0]), "/%s", e.path);
 	if (archive_entry_xattr_count(ae) > 0)
 		a->o->xattr_files++;
 	if (r == 0)

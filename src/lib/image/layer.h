@@ -41,6 +41,7 @@ struct layer_opts {
 	bool keep_mtimes;        /* else mtime below */
 	int64_t mtime;
 	unsigned long xattr_files; /* out: entries whose xattrs were dropped */
+	char xattr_first[3][256];  /* out: the first few, "/path" */
 };
 
 /* A layer's bytes, from wherever they come (a blob, or a fuzzer's

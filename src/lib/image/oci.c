@@ -655,10 +655,12 @@ static char *digest_from_name(const char *name)
 	return NULL;
 }
 
-/* The one entry of manifest.json that ref selects (any, without ref). */
+/* The one entry of manifest.json that ref selects (any, without ref).
+ * *tag: the first RepoTag of that entry that ref matches (any when there
+ * is no ref), as the archive spells it: DockerInfo's Ref. */
 static int docker_entry(struct blobstore *bs, const struct doc *list,
 			const char *ref, const struct json_value **hit,
-			struct ek_error *err)
+			const char **tag, struct ek_error *err)
 {
 	size_t found = 0;
 	struct strbuf sb;
@@ -668,6 +670,7 @@ static int docker_entry(struct blobstore *bs, const struct doc *list,
 	strbuf_init(&sb);
 	for (size_t i = 0; r == 0 && i < list->root->arr.len; i++) {
 		struct json_value *e, *tags = NULL, *t;
+		const char *first = NULL;
 		char where[32];
 		bool match = !ref;
 
@@ -680,12 +683,15 @@ static int docker_entry(struct blobstore *bs, const struct doc *list,
 			if ((r = item(list, tags, where, k, JSON_STRING, &t, err)))
 				break;
 			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", t->str.ptr);
+			if (!first && ref_matches(ref, t->str.ptr))
+				first = t->str.ptr;
 			match = match || ref_matches(ref, t->str.ptr);
 		}
 		if (!tags || !tags->arr.len)
 			strbuf_addf(&sb, "%s(untagged)", sb.len ? ", " : "");
 		if (r == 0 && match) {
 			*hit = e;
+			*tag = first;
 			found++;
 		}
 	}
@@ -803,7 +809,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 			  struct ek_error *err)
 {
 	const struct json_value *entry = NULL;
-	const char *cname = NULL;
+	const char *cname = NULL, *tag = NULL;
 	char *cdigest = NULL;
 	struct doc list;
 	int r;
@@ -819,7 +825,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 		r = ek_fail(err, EK_EFORMAT, "'%s': manifest.json is not a "
 			    "list", blobstore_path(bs));
 	if (r == 0)
-		r = docker_entry(bs, &list, ref, &entry, err);
+		r = docker_entry(bs, &list, ref, &entry, &tag, err);
 	if (r == 0)
 		r = str_field(&list, entry, "manifest", "Config", &cname, err);
 	if (r == 0 && (!cname || !(cdigest = digest_from_name(cname))))
@@ -831,7 +837,7 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 		r = docker_layers(bs, &list, entry, cname, cdigest, img, err);
 	if (r == 0 && !strncmp(cname, "blobs/", 6))
 		r = docker_manifest(bs, goarch, img, err);
-	if (r == 0 && ref && !(img->ref = strdup(ref)))
+	if (r == 0 && tag && !(img->ref = strdup(tag)))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	free(cdigest);
 	doc_release(&list);

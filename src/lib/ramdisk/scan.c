@@ -112,7 +112,8 @@ static int fill_entry(struct scan *s, int dir, const char *name,
 	e->uid = s->o->keep_owners ? st->st_uid : 0;
 	e->gid = s->o->keep_owners ? st->st_gid : 0;
 	e->mtime = s->o->keep_mtimes ? st->st_mtime : s->o->mtime;
-	if (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX)
+	if (!s->o->mtime_any &&
+	    (e->mtime < 0 || e->mtime > (int64_t)TREE_MTIME_MAX))
 		return ek_fail(err, EK_EFORMAT, "'%s': mtime %lld is outside "
 			       "what newc holds (0 to %llu)", host,
 			       (long long)e->mtime,
@@ -152,6 +153,10 @@ static void count_xattrs(struct scan *s, int dir, const char *name)
 		path = proc;
 	}
 	n = llistxattr(path, NULL, 0);
+	if (n > 0 && s->o->xattr_files < ARRAY_SIZE(s->o->xattr_first))
+		snprintf(s->o->xattr_first[s->o->xattr_files],
+			 sizeof(s->o->xattr_first[0]), "/%s", s->host.buf +
+			 s->root_len + strspn(s->host.buf + s->root_len, "/"));
 	if (n > 0)
 		s->o->xattr_files++;
 }
@@ -545,7 +550,7 @@ int scan_file_spec(struct tree *t, const char *spec, struct scan_opts *o,
 	else if ((uint64_t)st.st_size > TREE_FILE_MAX)
 		r = ek_fail(err, EK_ELIMIT, "--file '%s': 4 GiB or larger, which "
 			    "a newc archive cannot hold", src);
-	else if (o->keep_mtimes && (st.st_mtime < 0 ||
+	else if (o->keep_mtimes && !o->mtime_any && (st.st_mtime < 0 ||
 				    st.st_mtime > (int64_t)TREE_MTIME_MAX))
 		r = ek_fail(err, EK_EFORMAT, "--file '%s': mtime %lld is outside "
 			    "what newc holds (0 to %llu)", src,

@@ -29,9 +29,13 @@ struct scan_opts {
 	bool keep_owners;      /* else uid/gid 0 */
 	bool keep_mtimes;      /* else mtime = the value below */
 	int64_t mtime;
+	bool mtime_any;        /* with keep_mtimes: no range check, the
+	                          caller normalises the mtimes later */
 	/* filled by the scan: */
 	unsigned long sockets;      /* skipped */
 	unsigned long xattr_files;  /* files whose xattrs were dropped */
+	char xattr_first[3][256];   /* the first few, as paths in the
+	                               image ("/usr/bin/ping") */
 	char first_socket[256];     /* one example, for the message */
 	/* the hard-link group of each (device, inode) seen, so that the
 	 * names of one file in two folders are one group too */

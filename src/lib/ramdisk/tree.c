@@ -428,6 +428,71 @@ static void single_links(struct tree *t)
 	free(count);
 }
 
+/* The index of the entry whose path is the first len bytes of path, or
+ * -1: a binary search in path order without copying the prefix. */
+static long find_prefix(const struct tree *t, const char *path, size_t len)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *p = t->e[mid].path;
+		int c = strncmp(p, path, len);
+
+		if (c == 0 && p[len])
+			c = 1; /* longer: after the prefix */
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Sorted by path, a parent comes before everything below it, so its mark
+ * is set by the time its children are looked at. */
+static bool below_gone(const struct tree *t, const bool *gone, const char *path)
+{
+	for (const char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+		long i = find_prefix(t, path, (size_t)(s - path));
+
+		if (i >= 0 && gone[i])
+			return true;
+	}
+	return false;
+}
+
+long tree_remove(struct tree *t,
+		 bool (*drop)(const struct tree_entry *e, void *ctx),
+		 void *ctx)
+{
+	bool *gone = calloc(t->n + 1, sizeof(*gone));
+	long picked = 0;
+	size_t o = 0;
+
+	if (!gone)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		if (picked && below_gone(t, gone, t->e[i].path))
+			gone[i] = true;
+		else if (drop(&t->e[i], ctx))
+			gone[i] = true, picked++;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		if (gone[i])
+			tree_entry_release(&t->e[i]);
+		else
+			t->e[o++] = t->e[i];
+	}
+	t->n = o;
+	free(gone);
+	if (picked)
+		single_links(t);
+	return picked;
+}
+
 int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err)
 {
 	int ret;

@@ -118,6 +118,15 @@ uint32_t tree_new_group(struct tree *t);
  * remaining member back into plain files. */
 int tree_finish(struct tree *t, int64_t dir_mtime, struct ek_error *err);
 
+/* Remove from a finished tree every entry that drop(e, ctx) picks and
+ * everything below it (drop is not asked about those), keeping the tree
+ * finished: a hard-link group left with one member is a plain file
+ * again. Parents stay. Returns the number of entries drop picked, or -1
+ * when out of memory (the tree is then unchanged). */
+long tree_remove(struct tree *t,
+		 bool (*drop)(const struct tree_entry *e, void *ctx),
+		 void *ctx);
+
 /* Find an entry by (normalised) path in a finished tree, or NULL. */
 struct tree_entry *tree_find(const struct tree *t, const char *path);
 
