@@ -9,7 +9,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/eifkit
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcrypto zlib libdeflate libarchive json-c p11-kit-1
+PKGS        := libcrypto zlib libdeflate libarchive p11-kit-1
 B           ?= build
 
 WARN        := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \

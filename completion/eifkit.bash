@@ -8,15 +8,15 @@
 # "=KIND": file, dir, text (nothing to offer), or the words it accepts
 # separated by "|". docs/adding-a-command.md says how to add a command.
 _eifkit_table='
-build -o=file --output=file --kernel=file --kernel-format-ok --no-kernel-check --no-app-check --kernel-config=file --cmdline=text --init=file --nsm=file --blobs=dir --oci=dir --oci-archive=file --docker-archive=file --nitro-cli-compat --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes --arch=x86_64|aarch64 --name=text --version=text --metadata=file --signing-certificate=file --private-key=file --pcrs=file --quiet -h --help
-ramdisk --layout=system|user|plain --init=file --nsm=file -o=file --output=file --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes -h --help
-assemble --kernel=file --kernel-format-ok --no-kernel-check --cmdline=text --cmdline-file=file --ramdisk=file -o=file --output=file --arch=x86_64|aarch64 --name=text --version=text --metadata=file --build-time=text --build-tool=text --build-tool-version=text --img-os=text --img-kernel=text --kernel-config=file --kernel_config=file --signing-certificate=file --private-key=file --pcrs=file --quiet -h --help
+build -o=file --output=file --kernel=file --kernel-format-ok --no-kernel-check --no-app-check --kernel-config=file --cmdline=text --init=file --nsm=file --blobs=dir --oci=dir --oci-archive=file --docker-archive=file --nitro-cli-compat --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes --arch=x86_64|aarch64 --name=text --version=text --metadata=file --signing-certificate=file --private-key=file --pcrs=file --quiet --exclude=text --exclude-volatile --mtime=zero|keep|clamp --explain-repro --pin-file=file --signer=text --signer-timeout=text -h --help
+ramdisk --layout=system|user|plain --init=file --nsm=file -o=file --output=file --rootfs=dir --file=file --entrypoint=text --env=text --env-file=file --workdir=text --keep-owners --keep-mtimes --exclude=text --exclude-volatile --mtime=zero|keep|clamp --explain-repro -h --help
+assemble --kernel=file --kernel-format-ok --no-kernel-check --cmdline=text --cmdline-file=file --ramdisk=file -o=file --output=file --arch=x86_64|aarch64 --name=text --version=text --metadata=file --build-time=text --build-tool=text --build-tool-version=text --img-os=text --img-kernel=text --kernel-config=file --kernel_config=file --signing-certificate=file --private-key=file --pcrs=file --quiet --pin-file=file --signer=text --signer-timeout=text -h --help
 describe --text -h --help
 diff --json --max-entries=text -h --help
 ls --json -h --help
-run --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg -h --help
+run --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg --console --quiet -h --help
 pcr --signing-certificate=file --input=file --kms-policy --json -h --help
-sign --signing-certificate=file --private-key=file -o=file --output=file --force --quiet -h --help
+sign --signing-certificate=file --private-key=file -o=file --output=file --force --quiet --pin-file=file --signer=text --signer-timeout=text -h --help
 verify --pcrs=file --signing-certificate=file --deep --json -h --help
 attest --eif=file --pcrs=file --pcr=text --nonce=text --user-data=file --public-key=file --root=file --at=text --now --allow-debug --format=auto|raw|base64|hex --json -h --help
 '

@@ -91,7 +91,8 @@ static int load_image(const struct build_plan *p, const struct build_input *in,
 			       "given");
 	if (split_ref(in->arg, &path, &ref))
 		return ek_fail(err, EK_ENOMEM, "out of memory");
-	r = blobstore_open(kind == OCI_LAYOUT ? 'd' : 't', path, &bs, err);
+	r = blobstore_open(kind == OCI_LAYOUT ? 'd' : 't', path, p->tmpdir,
+			   &bs, err);
 	if (r == 0)
 		r = oci_resolve(bs, kind, ref, p->goarch ? p->goarch : "amd64",
 				&res->image, err);

@@ -90,7 +90,7 @@ struct build_plan {
 	size_t nexclude;
 	bool exclude_volatile;   /* and build_volatile */
 	const char *goarch;      /* image platform: "amd64" or "arm64" */
-	const char *tmpdir;      /* for the layers' stage file; NULL: /tmp */
+	const char *tmpdir;      /* stage file, decompressed archives; NULL: /tmp */
 };
 
 struct build_result {

@@ -546,8 +546,8 @@ def test_only_one_image(tmp_path):
 
 @pytest.mark.parametrize("tool", ["gzip", "zstd", "xz", "bzip2"])
 def test_compressed_archives(tmp_path, tool):
-    """`docker save | gzip` (docker load takes it) and the like: members
-    are found by decompressing from the start."""
+    """`docker save | gzip` (docker load takes it) and the like: the
+    archive is decompressed once into TMPDIR, then read in place."""
     tar = tmp_path / "d.tar"
     docker_legacy(tar, LAYERS)
     subprocess.run([tool, "-q", "-k", str(tar)], check=True)

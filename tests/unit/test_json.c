@@ -461,6 +461,30 @@ TEST(stops_at_len)
 	CHECK(json_parse(NULL, 0, &v, NULL) == EK_EFORMAT && !v);
 }
 
+/* json_parse_strict refuses an object with two members of one key, at
+ * any depth, naming the key; json_parse keeps the last (serde's
+ * BTreeMap); keys equal up to a NUL are not equal. */
+TEST(strict_duplicates)
+{
+	static const char dup[] = "{\"a\":1,\"b\":{\"c\":[{\"k\":1,\"k\":2}]}}";
+	static const char nul[] = "{\"k\":1,\"k\\u0000\":2}";
+	struct ek_error err;
+	struct json_value *v = NULL;
+
+	CHECK(json_parse_strict(LIT(dup), &v, &err) == EK_EFORMAT && !v);
+	CHECK_STR(err.msg, "line 1 column 30: duplicate key \"k\"");
+	CHECK(json_parse_strict(LIT("{\"a\":1,\"a\":1}"), &v, &err) == EK_EFORMAT);
+	CHECK(json_parse(LIT(dup), &v, &err) == 0 && v);
+	json_free(v);
+	v = NULL;
+	CHECK(json_parse_strict(LIT(nul), &v, &err) == 0 && v &&
+	      v->obj.len == 2);
+	json_free(v);
+	CHECK(json_parse_strict(LIT("{\"b\":1,\"a\":2,\"c\":[]}"), &v, &err) == 0 &&
+	      v && v->obj.len == 3);
+	json_free(v);
+}
+
 /* The tree's number types, as serde_json's Number holds them. */
 TEST(number_types)
 {
@@ -1018,6 +1042,7 @@ int main(void)
 	RUN(errors);
 	RUN(stops_at_len);
 	RUN(number_types);
+	RUN(strict_duplicates);
 	RUN(strings_keep_nul);
 	RUN(depth_limit);
 	RUN(format_f64);

@@ -129,7 +129,6 @@ static void layout_new(void)
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/blobs/sha256", dir);
 	mkdir(p, 0755);
-	setenv("TMPDIR", dir, 1);
 }
 
 static void layout_remove(void)
@@ -175,8 +174,8 @@ static void run_start(struct run *r)
 	memset(r, 0, sizeof(*r));
 	layout_new();
 	tree_init(&r->t);
-	CHECK(stage_open(&r->st, NULL, &r->err) == 0);
-	CHECK(blobstore_open('d', dir, &r->bs, &r->err) == 0);
+	CHECK(stage_open(&r->st, dir, &r->err) == 0);
+	CHECK(blobstore_open('d', dir, NULL, &r->bs, &r->err) == 0);
 }
 
 /* Apply one layer (raw tar bytes) unless an earlier one failed. */
@@ -499,6 +498,51 @@ static void put_image(const char *arch, const char *file, char mdesc[512])
 	strbuf_release(&js);
 }
 
+/* A pax header (type 'x') of the given records, as bytes with NULs. */
+static void put_pax(struct strbuf *sb, const char *rec, size_t len)
+{
+	struct tent x = { .name = "PaxHeader", .type = 'x' };
+
+	put_header(sb, &x, len);
+	strbuf_add(sb, rec, len);
+	while (sb->len % 512)
+		strbuf_addch(sb, '\0');
+}
+
+/* The pax check keeps the last 8 MiB of the stream: a pax header after
+ * 9 MiB of file data (across the ring's end) is still read again, and
+ * its NUL found; the same header without the NUL is taken. */
+TEST(pax_nul_after_the_ring_wraps)
+{
+	static const char bad[] = "14 path=a\0bcd\n", good[] = "14 path=abcde\n";
+	const struct tent big = { .name = "big", .type = '0' };
+	const struct tent after = F("plain", "x");
+	struct run r;
+
+	for (int i = 0; i < 2; i++) {
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		put_header(&sb, &big, (9u << 20) + 100);
+		for (size_t k = 0; k < (9u << 20) + 100 + 412; k++)
+			strbuf_addch(&sb, 'z');
+		put_pax(&sb, i ? good : bad, sizeof(bad) - 1);
+		put_tar(&sb, &after, 1, true);
+		run_start(&r);
+		run_layer(&r, &sb);
+		if (i == 0) {
+			CHECK(r.r == EK_EFORMAT);
+			CHECK(strstr(r.err.msg, "'path' holds a NUL") != NULL);
+		} else {
+			CHECK(r.r == 0);
+			CHECK(tree_finish(&r.t, 0, &r.err) == 0 &&
+			      tree_find(&r.t, "abcde") && !tree_find(&r.t, "plain"));
+		}
+		run_end(&r);
+		strbuf_release(&sb);
+	}
+}
+
 TEST(resolve_by_platform)
 {
 	char amd[512], arm[512], amd2[512], index[2048];
@@ -512,7 +556,7 @@ TEST(resolve_by_platform)
 	snprintf(index, sizeof(index), "{\"schemaVersion\":2,\"manifests\":"
 		 "[%s,%s]}", amd, arm);
 	write_file("index.json", index, strlen(index));
-	CHECK(blobstore_open('d', dir, &bs, &err) == 0);
+	CHECK(blobstore_open('d', dir, NULL, &bs, &err) == 0);
 	CHECK(oci_resolve(bs, OCI_LAYOUT, NULL, "amd64", &img, &err) == 0);
 	CHECK_STR(img.arch, "amd64");
 	CHECK(img.cmd.n == 1 && !strcmp(img.cmd.v[0], "/x86"));
@@ -550,6 +594,7 @@ int main(void)
 	RUN(cut_layers);
 	RUN(names_with_dotdot_are_refused);
 	RUN(blob_mismatch_is_refused);
+	RUN(pax_nul_after_the_ring_wraps);
 	RUN(resolve_by_platform);
 	return unit_done();
 }

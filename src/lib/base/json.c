@@ -271,6 +271,7 @@ struct parser {
 	size_t len;
 	size_t pos;
 	unsigned depth_left;
+	bool no_duplicates;     /* json_parse_strict */
 	struct ek_error *err;
 };
 
@@ -921,6 +922,15 @@ static void merge(const struct json_member *src, struct json_member *dst,
 		dst[k++] = src[j++];
 }
 
+/* The first key that appears twice in a sorted object, or NULL. */
+static const struct json_member *first_duplicate(const struct json_value *obj)
+{
+	for (size_t i = 1; i < obj->obj.len; i++)
+		if (key_cmp(&obj->obj.members[i - 1], &obj->obj.members[i]) == 0)
+			return &obj->obj.members[i];
+	return NULL;
+}
+
 /* After a stable sort, equal keys sit together in input order; keep the
  * last of each run, as BTreeMap::insert replaces the earlier value. */
 static void drop_duplicates(struct json_value *obj)
@@ -940,7 +950,7 @@ static void drop_duplicates(struct json_value *obj)
 }
 
 /* Bottom-up merge sort: stable and O(n log n) whatever the input. */
-static int sort_members(struct json_value *obj)
+static int sort_members(struct json_value *obj, bool keep_duplicates)
 {
 	struct json_member *src = obj->obj.members, *dst, *tmp, *t;
 	size_t n = obj->obj.len, width, lo, mid, hi;
@@ -964,7 +974,8 @@ static int sort_members(struct json_value *obj)
 	if (src != obj->obj.members)
 		memcpy(obj->obj.members, src, n * sizeof(*src));
 	free(tmp);
-	drop_duplicates(obj);
+	if (!keep_duplicates)
+		drop_duplicates(obj);
 	return 0;
 }
 
@@ -987,8 +998,16 @@ static int parse_object(struct parser *p, struct json_value **out)
 		if (!rc)
 			rc = next_or_close(p, '}');
 	}
-	if (rc > 0 && sort_members(obj))
+	if (rc > 0 && sort_members(obj, p->no_duplicates))
 		rc = nomem(p);
+	if (rc > 0 && p->no_duplicates && first_duplicate(obj)) {
+		const struct json_member *d = first_duplicate(obj);
+		char why[128];
+
+		snprintf(why, sizeof(why), "duplicate key \"%.*s\"",
+			 (int)(d->key_len > 80 ? 80 : d->key_len), d->key);
+		rc = perr(p, p->pos - 1, why);
+	}
 	if (rc < 0) {
 		json_free(obj);
 		return rc;
@@ -1026,13 +1045,14 @@ static int parse_value(struct parser *p, struct json_value **out)
 	}
 }
 
-int json_parse(const char *buf, size_t len, struct json_value **ret,
-	       struct ek_error *err)
+static int parse_top(const char *buf, size_t len, bool strict,
+		     struct json_value **ret, struct ek_error *err)
 {
 	struct parser p = {
 		.s = (const unsigned char *)buf,
 		.len = buf ? len : 0,
 		.depth_left = JSON_DEPTH_BUDGET,
+		.no_duplicates = strict,
 		.err = err,
 	};
 	struct json_value *v = NULL;
@@ -1049,6 +1069,18 @@ int json_parse(const char *buf, size_t len, struct json_value **ret,
 	}
 	*ret = v;
 	return 0;
+}
+
+int json_parse(const char *buf, size_t len, struct json_value **ret,
+	       struct ek_error *err)
+{
+	return parse_top(buf, len, false, ret, err);
+}
+
+int json_parse_strict(const char *buf, size_t len, struct json_value **ret,
+		      struct ek_error *err)
+{
+	return parse_top(buf, len, true, ret, err);
 }
 
 /* ---- writer ---------------------------------------------------------- */

@@ -6,7 +6,8 @@
  * the rules. json-c was measured and cannot be used for this: it clamps
  * integers beyond u64/i64 instead of turning them into f64, reads "-0" as
  * the integer 0, and accepts 1e400 and lone surrogates. So the parser for
- * this one job is ours; OCI configs use json-c.
+ * this one job is ours, and OCI documents use it too (json_parse_strict,
+ * see docs/design-notes.md): one parser, one reading of a config.
  *
  * Objects keep their members in the stored order. The parser stores them
  * sorted by key bytes with duplicates resolved "last one wins" (serde's
@@ -75,6 +76,13 @@ struct json_member {
  * EK_EFORMAT with "line L column C: reason" in err. */
 int json_parse(const char *buf, size_t len, struct json_value **ret,
 	       struct ek_error *err);
+
+/* The same, but an object with two members of one key is refused
+ * ("line L column C: duplicate key \"k\"", at the object's closing
+ * brace): for OCI indexes, manifests and configs, where two readers
+ * taking different ones of the two would see two images. */
+int json_parse_strict(const char *buf, size_t len, struct json_value **ret,
+		      struct ek_error *err);
 
 void json_free(struct json_value *v); /* NULL is fine */
 

@@ -3,9 +3,12 @@
  * archive, or what `docker save` writes). Names are relative paths such as
  * "index.json" or "blobs/sha256/<hex>"; a tar member's leading "./" is
  * ignored and symlink and hard-link members are followed (skopeo writes
- * layer.tar as a symlink). Nothing is extracted: a tar member is read by
- * reopening the archive and skipping to it; a compressed archive (gzip,
- * zstd, xz, bzip2) works too, decompressed from the start each time. */
+ * layer.tar as a symlink). An archive is read once, at open, for where
+ * its members are (two members of one name are refused, and so is any
+ * header libarchive reads only in part); each member is then read in
+ * place. A compressed archive (gzip, zstd, xz, bzip2) is decompressed
+ * once into an unlinked temporary file in tmpdir and read from there, so
+ * it takes as much room there as it holds. */
 #ifndef EIFKIT_LIB_BLOBSTORE_H
 #define EIFKIT_LIB_BLOBSTORE_H
 
@@ -17,9 +20,10 @@
 struct blobstore;
 struct blob_stream;
 
-/* kind: 'd' for a layout folder, 't' for a tar archive. */
-int blobstore_open(char kind, const char *path, struct blobstore **ret,
-		   struct ek_error *err);
+/* kind: 'd' for a layout folder, 't' for a tar archive. tmpdir: where
+ * a compressed archive is decompressed to (NULL: /tmp). */
+int blobstore_open(char kind, const char *path, const char *tmpdir,
+		   struct blobstore **ret, struct ek_error *err);
 void blobstore_free(struct blobstore *bs);
 const char *blobstore_path(const struct blobstore *bs);
 

@@ -3,11 +3,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "base/io.h"
 #include "image/layer.h"
+#include "image/paxcheck.h"
 
 int stage_open(struct stage *st, const char *dir, struct ek_error *err)
 {
@@ -33,28 +35,69 @@ void stage_close(struct stage *st)
 	st->fd = -1;
 }
 
-/* libarchive pulls the compressed layer through the blob store. */
+/* The tar reader pulls the plain tar: straight from the source, or for
+ * gzip and zstd from a second libarchive reader (format "raw") that
+ * decompresses it. Either way the plain bytes pass through here, where
+ * paxcheck keeps what it needs. The source's first block is read before
+ * anything is opened (to check the magic bytes against the media type)
+ * and handed out as the first block. */
 struct pull {
-	struct blob_stream *s;
+	const struct layer_src *src;
 	struct ek_error *err;
-	uint8_t buf[1 << 16];
+	struct archive *inner;  /* the decompressor, or NULL */
+	bool inner_eof;
+	struct paxcheck pc;
+	uint8_t raw[1 << 16];   /* from the source */
+	uint8_t plain[1 << 16]; /* from the decompressor */
+	size_t primed;          /* bytes of raw read but not yet handed out */
 	int failed;
-	bool at_eof;
+	bool at_eof;            /* the plain stream has ended */
 };
 
-static la_ssize_t pull_read(struct archive *a, void *ctx, const void **out)
+static la_ssize_t src_read(struct archive *a, void *ctx, const void **out)
 {
 	struct pull *p = ctx;
 	size_t got;
 
 	(void)a;
-	if (blob_read(p->s, p->buf, sizeof(p->buf), &got, p->err)) {
+	*out = p->raw;
+	if (p->primed) {
+		got = p->primed;
+		p->primed = 0;
+		return (la_ssize_t)got;
+	}
+	if (p->src->read(p->src->ctx, p->raw, sizeof(p->raw), &got, p->err)) {
 		p->failed = 1;
 		return -1;
 	}
-	*out = p->buf;
-	p->at_eof = got == 0;
 	return (la_ssize_t)got;
+}
+
+static la_ssize_t plain_read(struct archive *a, void *ctx, const void **out)
+{
+	struct pull *p = ctx;
+	la_ssize_t n;
+
+	if (!p->inner) {
+		n = src_read(a, ctx, out);
+	} else if (p->inner_eof) {
+		n = 0;
+	} else {
+		*out = p->plain;
+		n = archive_read_data(p->inner, p->plain, sizeof(p->plain));
+		if (n < 0 && !p->failed) {
+			ek_fail(p->err, EK_EFORMAT, "'%s': %s", p->src->name,
+				archive_error_string(p->inner)
+					? archive_error_string(p->inner)
+					: "cannot decompress");
+			p->failed = 1;
+		}
+	}
+	if (n < 0)
+		return -1;
+	p->at_eof = n == 0;
+	paxcheck_feed(&p->pc, *out, (size_t)n);
+	return n;
 }
 
 struct whiteouts {
@@ -73,6 +116,8 @@ struct apply {
 };
 
 #define LFAIL(code, ...) ek_fail(err, code, __VA_ARGS__)
+
+static const char *ar_error(struct archive *ar);
 
 static int wo_add(struct whiteouts *w, const char *dir, size_t dlen,
 		  const char *name, const char *suffix)
@@ -113,11 +158,18 @@ static int norm_name(struct apply *a, const char *in, char **out,
 	return r;
 }
 
-/* ".wh.NAME" and ".wh..wh..opq": remember, do not add. 1 if it was one. */
+/* ".wh.NAME" and ".wh..wh..opq": remember, do not add. 1 if it was one.
+ * The image spec's layer.md: a whiteout is ".wh." and the base name of
+ * what it removes, and names starting ".wh..wh." are reserved, only the
+ * opaque marker being defined. So ".wh.", ".wh..", ".wh..." (which would
+ * name the folder holding them or its parent) and any other ".wh..wh.X"
+ * are not whiteouts of anything: refused, not ignored, since a tool that
+ * reads them otherwise sees another tree. */
 static int whiteout(struct apply *a, const char *path, struct ek_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
+	const char *victim = base + 4;
 	size_t dlen = slash ? (size_t)(slash - path) : 0;
 	int r;
 
@@ -125,10 +177,13 @@ static int whiteout(struct apply *a, const char *path, struct ek_error *err)
 		return 0;
 	if (!strcmp(base, ".wh..wh..opq"))
 		r = wo_add(&a->wo, path, dlen, "", "/");
-	else if (base[4])
-		r = wo_add(&a->wo, path, dlen, base + 4, "");
+	else if (*victim && strcmp(victim, ".") && strcmp(victim, "..") &&
+		 strncmp(victim, ".wh.", 4))
+		r = wo_add(&a->wo, path, dlen, victim, "");
 	else
-		return LFAIL(EK_EFORMAT, "'%s': bad whiteout '%s'", a->layer, path);
+		return LFAIL(EK_EFORMAT, "'%s': bad whiteout '%s' (the image "
+			     "spec defines \".wh.NAME\" and \".wh..wh..opq\" "
+			     "only)", a->layer, path);
 	return r ? LFAIL(EK_ENOMEM, "out of memory") : 1;
 }
 
@@ -217,11 +272,13 @@ static int stage_data(struct apply *a, struct archive *ar,
 
 		if (ar_r == ARCHIVE_EOF)
 			break;
-		if (ar_r < ARCHIVE_WARN || off < 0 || (uint64_t)off < done ||
+		/* a warning here is data libarchive could not read as the
+		 * header said: an error like any other */
+		if (ar_r != ARCHIVE_OK || off < 0 || (uint64_t)off < done ||
 		    (uint64_t)off > (uint64_t)size || n > (uint64_t)size - (uint64_t)off)
 			return LFAIL(EK_EFORMAT, "'%s': '%s': %s", a->layer, e->path,
-				     ar_r < ARCHIVE_WARN ? archive_error_string(ar)
-							 : "data outside the file");
+				     ar_r != ARCHIVE_OK ? ar_error(ar)
+							: "data outside the file");
 		stage_hole(a, (uint64_t)off - done, &hole);
 		if (n > 0) {
 			r = stage_write(a, buf, n, err);
@@ -442,15 +499,32 @@ static int check_parents(struct apply *a, struct ek_error *err)
 	return r;
 }
 
+/* libarchive's message, never NULL. */
+static const char *ar_error(struct archive *ar)
+{
+	const char *s = archive_error_string(ar);
+
+	return s ? s : "unreadable archive";
+}
+
+/* ARCHIVE_WARN is not success: libarchive warns where it dropped part of
+ * a header (a pax path it would not take, a pax value with a NUL, a name
+ * it could not convert) and goes on with what is left, so the entry would
+ * land at another name than the one other tools see. No warning of the
+ * tar reader is harmless for a layer; all are errors. */
 static int read_entries(struct apply *a, struct archive *ar, struct pull *p,
 			struct ek_error *err)
 {
 	struct archive_entry *ae;
 	int r;
 
-	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK ||
-	       r == ARCHIVE_WARN) {
-		int ret = one_entry(a, ar, ae, err);
+	while ((r = archive_read_next_header(ar, &ae)) == ARCHIVE_OK) {
+		int ret = paxcheck_entry(&p->pc, (uint64_t)
+					 archive_read_header_position(ar),
+					 a->layer, err);
+
+		if (ret == 0)
+			ret = one_entry(a, ar, ae, err);
 
 		if (ret)
 			return ret;
@@ -459,6 +533,10 @@ static int read_entries(struct apply *a, struct archive *ar, struct pull *p,
 		return 0;
 	if (p->failed)
 		return err->code;
+	if (r == ARCHIVE_WARN)
+		return LFAIL(EK_EFORMAT, "'%s': entry '%.200s': %s", a->layer,
+			     archive_entry_pathname(ae) ? archive_entry_pathname(ae)
+							: "", ar_error(ar));
 	/* Debian's umoci 0.4.7 ends a layer right after the last file's data,
 	 * without the padding or the end-of-archive blocks, and Go's tar
 	 * reader accepts that. So do we, but only there: the last entry is
@@ -466,35 +544,131 @@ static int read_entries(struct apply *a, struct archive *ar, struct pull *p,
 	if (a->data_complete && p->at_eof && archive_error_string(ar) &&
 	    !strncmp(archive_error_string(ar), "Truncated input file", 20))
 		return 0;
-	return LFAIL(EK_EFORMAT, "'%s': %s", a->layer, archive_error_string(ar));
+	return LFAIL(EK_EFORMAT, "'%s': %s", a->layer, ar_error(ar));
 }
 
-int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
-		const struct oci_layer *l, struct layer_opts *o,
-		struct ek_error *err)
+enum comp { COMP_TAR, COMP_GZIP, COMP_ZSTD, COMP_ANY };
+static const char *const comp_name[] = { "tar", "gzip", "zstd", "any" };
+
+/* What the media type promises; NULL (docker save's manifest.json has
+ * none) allows any of the three. */
+static enum comp comp_of_type(const char *mt)
 {
-	struct apply a = { .t = t, .st = st, .o = o, .layer = l->name };
+	size_t n = mt ? strlen(mt) : 0;
+
+	if (!mt)
+		return COMP_ANY;
+	if (n > 5 && (!strcmp(mt + n - 5, "+gzip") || !strcmp(mt + n - 5, ".gzip")))
+		return COMP_GZIP;
+	if (n > 5 && !strcmp(mt + n - 5, "+zstd"))
+		return COMP_ZSTD;
+	return COMP_TAR;
+}
+
+/* What the bytes are: gzip 1f 8b, zstd 28 b5 2f fd, anything else is
+ * read as a plain tar (and fails there if it is not one). */
+static enum comp comp_of_bytes(const uint8_t *b, size_t n)
+{
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+		return COMP_GZIP;
+	if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+		return COMP_ZSTD;
+	return COMP_TAR;
+}
+
+/* Fill the first block and check it against the media type; libarchive
+ * is then given only the filter the media type names, so a blob labelled
+ * as one thing is never read as another. */
+static int prime(struct pull *p, const char *mt, enum comp *c,
+		 struct ek_error *err)
+{
+	enum comp want = comp_of_type(mt);
+	size_t got;
+
+	if (p->src->read(p->src->ctx, p->raw, sizeof(p->raw), &got, err))
+		return err->code;
+	p->primed = got;
+	*c = comp_of_bytes(p->raw, got);
+	if (want != COMP_ANY && want != *c)
+		return LFAIL(EK_EFORMAT, "'%s': the media type '%s' says %s, the "
+			     "data is %s", p->src->name, mt, comp_name[want],
+			     comp_name[*c]);
+	return 0;
+}
+
+/* The decompressor: libarchive's "raw" format with the one filter. */
+static int open_inner(struct pull *p, enum comp c, struct ek_error *err)
+{
+	struct archive_entry *ae;
+	int r;
+
+	if (!(p->inner = archive_read_new()))
+		return LFAIL(EK_ENOMEM, "out of memory");
+	archive_read_support_format_raw(p->inner);
+	if (c == COMP_GZIP)
+		archive_read_support_filter_gzip(p->inner);
+	else
+		archive_read_support_filter_zstd(p->inner);
+	r = archive_read_open(p->inner, p, NULL, src_read, NULL);
+	if (r == ARCHIVE_OK)
+		r = archive_read_next_header(p->inner, &ae);
+	if (r == ARCHIVE_EOF) /* nothing at all inside */
+		p->inner_eof = true;
+	else if (r != ARCHIVE_OK)
+		return p->failed ? err->code
+				 : LFAIL(EK_EFORMAT, "'%s': %s", p->src->name,
+					 ar_error(p->inner));
+	return 0;
+}
+
+static int open_archive(struct pull *p, struct archive **ret,
+			struct ek_error *err)
+{
+	struct archive *ar;
+	enum comp c = COMP_TAR;
+	int r = prime(p, p->src->media_type, &c, err);
+
+	if (r == 0)
+		r = paxcheck_init(&p->pc, err);
+	if (r == 0 && c != COMP_TAR)
+		r = open_inner(p, c, err);
+	if (r)
+		return r;
+	if (!(ar = archive_read_new()))
+		return LFAIL(EK_ENOMEM, "out of memory");
+	*ret = ar;
+	archive_read_support_format_tar(ar);
+	archive_read_support_filter_none(ar);
+	if (archive_read_open(ar, p, NULL, plain_read, NULL) == ARCHIVE_OK)
+		return 0;
+	return p->failed ? err->code
+			 : LFAIL(EK_EFORMAT, "'%s': %s", p->src->name, ar_error(ar));
+}
+
+int layer_apply_src(struct tree *t, struct stage *st,
+		    const struct layer_src *src, struct layer_opts *o,
+		    struct ek_error *err)
+{
+	struct apply a = { .t = t, .st = st, .o = o, .layer = src->name };
 	struct archive *ar = NULL;
 	struct pull *p = calloc(1, sizeof(*p));
-	int r = p ? blob_verify(bs, l->name, l->digest, l->size, err)
-		  : LFAIL(EK_ENOMEM, "out of memory");
+	int r = p ? 0 : LFAIL(EK_ENOMEM, "out of memory");
+
+	/* pax names are UTF-8 and libarchive converts them to the locale's
+	 * charset, warning where it cannot (any non-ASCII name under "C").
+	 * Read with this thread alone in C.UTF-8 (uselocale, restored
+	 * below; nothing process-wide), so the conversion is the identity
+	 * and a warning means a name that is not UTF-8. */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
 
 	a.first_seq = t->next_seq;
+	if (r == 0 && !utf8)
+		r = ek_fail_errno(err, EK_ENOMEM, errno, "locale C.UTF-8");
 	if (r == 0) {
+		p->src = src;
 		p->err = err;
-		r = blob_open(bs, l->name, &p->s, NULL, err);
-	}
-	if (r == 0 && !(ar = archive_read_new()))
-		r = LFAIL(EK_ENOMEM, "out of memory");
-	if (r == 0) {
-		archive_read_support_format_tar(ar);
-		archive_read_support_filter_gzip(ar);
-		archive_read_support_filter_zstd(ar);
-		archive_read_support_filter_none(ar);
-		if (archive_read_open(ar, p, NULL, pull_read, NULL) != ARCHIVE_OK)
-			r = p->failed ? err->code
-				      : LFAIL(EK_EFORMAT, "'%s': %s", l->name,
-					      archive_error_string(ar));
+		r = open_archive(p, &ar, err);
 	}
 	if (r == 0)
 		r = read_entries(&a, ar, p, err);
@@ -504,11 +678,42 @@ int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
 	}
 	if (ar)
 		archive_read_free(ar);
+	if (p && p->inner)
+		archive_read_free(p->inner);
 	if (p)
-		blob_close(p->s);
+		paxcheck_release(&p->pc);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
 	free(p);
 	for (size_t i = 0; i < a.wo.n; i++)
 		free(a.wo.path[i]);
 	free(a.wo.path);
+	return r;
+}
+
+static int blob_src_read(void *ctx, void *buf, size_t cap, size_t *got,
+			 struct ek_error *err)
+{
+	return blob_read(ctx, buf, cap, got, err);
+}
+
+int layer_apply(struct tree *t, struct stage *st, struct blobstore *bs,
+		const struct oci_layer *l, struct layer_opts *o,
+		struct ek_error *err)
+{
+	struct blob_stream *s = NULL;
+	struct layer_src src = { .read = blob_src_read, .name = l->name,
+				 .media_type = l->media_type };
+	int r = blob_verify(bs, l->name, l->digest, l->size, err);
+
+	if (r == 0)
+		r = blob_open(bs, l->name, &s, NULL, err);
+	if (r == 0) {
+		src.ctx = s;
+		r = layer_apply_src(t, st, &src, o, err);
+	}
+	blob_close(s);
 	return r;
 }

@@ -2,8 +2,7 @@
 
 #include <stdio.h>
 
-#include <json-c/json.h>
-
+#include "base/json.h"
 #include "base/strbuf.h"
 #include "image/oci.h"
 
@@ -11,68 +10,108 @@
 #define ANN_REF "org.opencontainers.image.ref.name"
 #define ANN_CONTAINERD "io.containerd.image.name"
 
-static int parse_json(const char *buf, size_t len, const char *what,
-		      struct json_object **ret, struct ek_error *err)
-{
-	struct json_tokener *tok = json_tokener_new_ex(64);
-	struct json_object *o;
+/* Every JSON document of an image is read by the strict parser: two
+ * members of one key are refused (docs/design-notes.md). A field is read
+ * through field(), which refuses a value of another type than the image
+ * spec gives it and a string holding a NUL, naming the field: a value
+ * changed into another one (a NUL cutting a string, a number taken as a
+ * string) would give another image than other tools see. */
 
-	if (!tok)
-		return ek_fail(err, EK_ENOMEM, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-				    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	if (!o || json_tokener_get_parse_end(tok) != len) {
-		ek_fail(err, EK_EFORMAT, "%s: not JSON (%s)", what,
-			json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return err->code;
-	}
-	json_tokener_free(tok);
-	*ret = o;
-	return 0;
+/* Where a document came from, for messages: "'store': 'member'". */
+struct doc {
+	struct json_value *root;
+	char what[512];
+};
+
+static void doc_release(struct doc *d)
+{
+	json_free(d->root);
+	d->root = NULL;
 }
 
 /* Read, optionally verify, and parse a JSON member. */
 static int load_json(struct blobstore *bs, const char *name,
-		     const char *digest, int64_t size,
-		     struct json_object **ret, struct ek_error *err)
+		     const char *digest, int64_t size, struct doc *d,
+		     struct ek_error *err)
 {
-	char *buf, what[512];
+	char *buf;
 	size_t len;
 	int r;
 
+	d->root = NULL;
+	snprintf(d->what, sizeof(d->what), "'%s': '%s'", blobstore_path(bs),
+		 name);
 	if (digest && (r = blob_verify(bs, name, digest, size, err)))
 		return r;
 	if ((r = blob_read_all(bs, name, JSON_MAX, &buf, &len, err)))
 		return r;
-	snprintf(what, sizeof(what), "'%s': '%s'", blobstore_path(bs), name);
-	r = parse_json(buf, len, what, ret, err);
+	r = json_parse_strict(buf, len, &d->root, err);
 	free(buf);
+	if (r)
+		ek_error_prefix(err, "%s: not JSON as the image spec has it", d->what);
 	return r;
 }
 
-static const char *str_of(struct json_object *o, const char *key)
+static const char *type_name(enum json_type t)
 {
-	struct json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	switch (t) {
+	case JSON_STRING: return "a string";
+	case JSON_ARRAY: return "an array";
+	case JSON_OBJECT: return "an object";
+	case JSON_U64: return "a non-negative integer";
+	default: return "a value of its type";
+	}
 }
 
-static struct json_object *member(struct json_object *o, const char *key,
-				  json_type type)
+/* o[key] of type want, or NULL when o is NULL or the key is absent or
+ * null. where names o ("config", "manifests[2]"). */
+static int field(const struct doc *d, const struct json_value *o,
+		 const char *where, const char *key, enum json_type want,
+		 struct json_value **ret, struct ek_error *err)
 {
-	struct json_object *v;
+	struct json_value *v = o ? json_object_get(o, key) : NULL;
 
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, type))
-		return NULL;
-	return v;
+	*ret = NULL;
+	if (!v || v->type == JSON_NULL)
+		return 0;
+	if (v->type != want)
+		return ek_fail(err, EK_EFORMAT, "%s: %s%s%s: not %s", d->what,
+			       where, *where ? "." : "", key, type_name(want));
+	if (want == JSON_STRING && strlen(v->str.ptr) != v->str.len)
+		return ek_fail(err, EK_EFORMAT, "%s: %s%s%s: contains NUL",
+			       d->what, where, *where ? "." : "", key);
+	*ret = v;
+	return 0;
+}
+
+/* A string field: *s is NULL when absent. */
+static int str_field(const struct doc *d, const struct json_value *o,
+		     const char *where, const char *key, const char **s,
+		     struct ek_error *err)
+{
+	struct json_value *v;
+	int r = field(d, o, where, key, JSON_STRING, &v, err);
+
+	*s = v ? v->str.ptr : NULL;
+	return r;
+}
+
+/* The i-th item of an array, of type want (null is not one). */
+static int item(const struct doc *d, const struct json_value *a,
+		const char *where, size_t i, enum json_type want,
+		struct json_value **ret, struct ek_error *err)
+{
+	struct json_value *v = a->arr.items[i];
+
+	*ret = NULL;
+	if (v->type != want)
+		return ek_fail(err, EK_EFORMAT, "%s: %s[%zu]: not %s", d->what,
+			       where, i, type_name(want));
+	if (want == JSON_STRING && strlen(v->str.ptr) != v->str.len)
+		return ek_fail(err, EK_EFORMAT, "%s: %s[%zu]: contains NUL",
+			       d->what, where, i);
+	*ret = v;
+	return 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -97,25 +136,30 @@ static char *blob_name(const char *digest)
 	return out;
 }
 
-static int get_strings(struct json_object *cfg, const char *key,
-		       struct oci_strings *out)
+/* An array of strings (Entrypoint, Cmd, Env): each item must be a
+ * string without NUL, or the whole is refused ("config.Cmd[1]: not a
+ * string"): docker run would not run what a changed list says. */
+static int get_strings(const struct doc *d, const struct json_value *cfg,
+		       const char *where, const char *key,
+		       struct oci_strings *out, struct ek_error *err)
 {
-	struct json_object *a = member(cfg, key, json_type_array);
-	size_t n;
+	struct json_value *a, *v;
+	char path[64];
+	int r = field(d, cfg, where, key, JSON_ARRAY, &a, err);
 
 	memset(out, 0, sizeof(*out));
-	if (!a)
-		return 0;
-	n = json_object_array_length(a);
-	out->v = calloc(n + 1, sizeof(char *));
+	if (r || !a)
+		return r;
+	snprintf(path, sizeof(path), "%s.%s", where, key);
+	out->v = calloc(a->arr.len + 1, sizeof(char *));
 	if (!out->v)
-		return -1;
+		return ek_fail(err, EK_ENOMEM, "out of memory");
 	out->present = true;
-	for (size_t i = 0; i < n; i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(a, i));
-
-		if (!(out->v[out->n++] = strdup(s ? s : "")))
-			return -1;
+	for (size_t i = 0; i < a->arr.len; i++) {
+		if ((r = item(d, a, path, i, JSON_STRING, &v, err)))
+			return r;
+		if (!(out->v[out->n++] = strdup(v->str.ptr)))
+			return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -128,31 +172,55 @@ static void free_strings(struct oci_strings *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A string field copied into *out (NULL when absent). */
+static int copy_str(const struct doc *d, const struct json_value *o,
+		    const char *where, const char *key, char **out,
+		    struct ek_error *err)
+{
+	const char *v;
+	int r = str_field(d, o, where, key, &v, err);
+
+	if (r == 0 && v && !(*out = strdup(v)))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
+	return r;
+}
+
 /* The image config: Entrypoint, Cmd, Env, WorkingDir, User, platform. */
 static int read_config(struct blobstore *bs, const char *name,
 		       const char *digest, int64_t size, struct oci_image *img,
 		       struct ek_error *err)
 {
-	struct json_object *root, *cfg;
-	int r = load_json(bs, name, digest, size, &root, err);
+	struct json_value *cfg = NULL;
+	const char *where = "config";
+	struct doc d;
+	int r = load_json(bs, name, digest, size, &d, err);
 
-	if (r)
-		return r;
-	cfg = member(root, "config", json_type_object);
-	if (!cfg)
-		cfg = member(root, "Config", json_type_object);
-	if (get_strings(cfg, "Entrypoint", &img->entrypoint) ||
-	    get_strings(cfg, "Cmd", &img->cmd) || get_strings(cfg, "Env", &img->env))
+	if (r == 0 && d.root->type != JSON_OBJECT)
+		r = ek_fail(err, EK_EFORMAT, "%s: not an object", d.what);
+	if (r == 0 && json_object_get(d.root, "config") == NULL &&
+	    json_object_get(d.root, "Config"))
+		where = "Config"; /* docker's older form */
+	if (r == 0)
+		r = field(&d, d.root, "", where, JSON_OBJECT, &cfg, err);
+	if (r == 0)
+		r = get_strings(&d, cfg, where, "Entrypoint", &img->entrypoint, err);
+	if (r == 0)
+		r = get_strings(&d, cfg, where, "Cmd", &img->cmd, err);
+	if (r == 0)
+		r = get_strings(&d, cfg, where, "Env", &img->env, err);
+	if (r == 0)
+		r = copy_str(&d, cfg, where, "WorkingDir", &img->workdir, err);
+	if (r == 0)
+		r = copy_str(&d, cfg, where, "User", &img->user, err);
+	if (r == 0)
+		r = copy_str(&d, d.root, "", "architecture", &img->arch, err);
+	if (r == 0)
+		r = copy_str(&d, d.root, "", "os", &img->os, err);
+	if (r == 0)
+		r = copy_str(&d, d.root, "", "variant", &img->variant, err);
+	if (r == 0 && !(img->config_digest = strdup(digest)))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
-	img->workdir = dup_or_null(str_of(cfg, "WorkingDir"));
-	img->user = dup_or_null(str_of(cfg, "User"));
-	img->arch = dup_or_null(str_of(root, "architecture"));
-	img->os = dup_or_null(str_of(root, "os"));
-	img->variant = dup_or_null(str_of(root, "variant"));
-	img->config_digest = strdup(digest);
-	if (r == 0 && !img->config_digest)
-		r = ek_fail(err, EK_ENOMEM, "out of memory");
-	json_object_put(root);
+	doc_release(&d);
 	return r;
 }
 
@@ -224,24 +292,28 @@ static bool is_index(const char *mt)
 /* A descriptor's size: required by the image spec, and checked with the
  * digest, so a descriptor without one (or with a negative one) is
  * refused rather than letting the size check pass by default. */
-static int desc_size(struct blobstore *bs, struct json_object *d,
-		     const char *what, int64_t *size, struct ek_error *err)
+static int desc_size(const struct doc *d, const struct json_value *desc,
+		     const char *what, const char *digest, int64_t *size,
+		     struct ek_error *err)
 {
-	struct json_object *sz = member(d, "size", json_type_int);
-	const char *digest = str_of(d, "digest");
+	struct json_value *sz = desc ? json_object_get(desc, "size") : NULL;
 
-	*size = sz ? json_object_get_int64(sz) : -1;
-	if (*size < 0)
-		return ek_fail(err, EK_EFORMAT, "'%s': %s %.80s has %s size",
-			       blobstore_path(bs), what, digest ? digest : "",
-			       sz ? "a negative" : "no");
-	return 0;
+	*size = -1;
+	if (sz && sz->type == JSON_U64 && sz->u <= INT64_MAX) {
+		*size = (int64_t)sz->u;
+		return 0;
+	}
+	return ek_fail(err, EK_EFORMAT, "%s: %s %.80s has %s", d->what,
+		       what, digest ? digest : "",
+		       !sz ? "no size" : sz->type == JSON_I64 ? "a negative size"
+			   : "a size that is not an integer");
 }
 
 /* A descriptor from an index, with where it came from. */
 struct cand {
-	struct json_object *desc; /* borrowed from its index */
-	const char *ref;          /* the ref annotation it inherited */
+	const struct json_value *desc; /* borrowed from its index */
+	const struct doc *doc;         /* the index, for messages */
+	const char *ref;               /* the ref annotation it inherited */
 };
 
 #define SEEN_MAX 16
@@ -249,18 +321,59 @@ struct cand {
 struct cands {
 	struct cand v[64];
 	size_t n;
-	struct json_object *keep[32]; /* nested indexes, freed at the end */
+	struct doc keep[32];          /* nested indexes, freed at the end */
 	size_t nkeep;
 	struct strbuf seen;           /* what the store holds, for messages */
 	size_t nseen;
 };
 
-static const char *desc_ref(struct json_object *d)
-{
-	struct json_object *ann = member(d, "annotations", json_type_object);
-	const char *r = str_of(ann, ANN_REF);
+/* A descriptor's fields, read and type-checked once. */
+struct desc {
+	const char *media_type, *digest, *ref;
+	const char *os, *arch, *variant;
+	bool has_platform;
+};
 
-	return r ? r : str_of(ann, ANN_CONTAINERD);
+/* Annotations are a map of strings (the image spec): any other value is
+ * refused, not skipped. */
+static int read_desc(const struct doc *d, const struct json_value *o,
+		     const char *where, struct desc *out, struct ek_error *err)
+{
+	struct json_value *ann = NULL, *plat = NULL;
+	char sub[64];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!o || o->type != JSON_OBJECT)
+		return ek_fail(err, EK_EFORMAT, "%s: %s: not an object", d->what,
+			       where);
+	r = str_field(d, o, where, "mediaType", &out->media_type, err);
+	if (r == 0)
+		r = str_field(d, o, where, "digest", &out->digest, err);
+	if (r == 0)
+		r = field(d, o, where, "annotations", JSON_OBJECT, &ann, err);
+	snprintf(sub, sizeof(sub), "%s.annotations", where);
+	for (size_t i = 0; r == 0 && ann && i < ann->obj.len; i++) {
+		const struct json_member *m = &ann->obj.members[i];
+		const char *v;
+
+		r = str_field(d, ann, sub, m->key, &v, err);
+		if (r == 0 && v && !out->ref && !strcmp(m->key, ANN_REF))
+			out->ref = v;
+	}
+	if (r == 0 && !out->ref)
+		r = str_field(d, ann, sub, ANN_CONTAINERD, &out->ref, err);
+	if (r == 0)
+		r = field(d, o, where, "platform", JSON_OBJECT, &plat, err);
+	snprintf(sub, sizeof(sub), "%s.platform", where);
+	out->has_platform = plat != NULL;
+	if (r == 0)
+		r = str_field(d, plat, sub, "os", &out->os, err);
+	if (r == 0)
+		r = str_field(d, plat, sub, "architecture", &out->arch, err);
+	if (r == 0)
+		r = str_field(d, plat, sub, "variant", &out->variant, err);
+	return r;
 }
 
 static bool ref_matches(const char *want, const char *have)
@@ -279,27 +392,19 @@ static bool ref_matches(const char *want, const char *have)
 	return hl > wl && have[hl - wl - 1] == '/' && !strcmp(have + hl - wl, want);
 }
 
-static int platform_ok(struct json_object *d, const char *goarch)
+static int platform_ok(const struct desc *d, const char *goarch)
 {
-	struct json_object *p = member(d, "platform", json_type_object);
-	const char *arch = str_of(p, "architecture"), *os = str_of(p, "os");
-	const char *variant = str_of(p, "variant");
-
-	if (!p)
+	if (!d->has_platform)
 		return 1; /* no platform: decided by the config */
-	if (!arch || strcmp(arch, goarch) || !os || strcmp(os, "linux"))
+	if (!d->arch || strcmp(d->arch, goarch) || !d->os || strcmp(d->os, "linux"))
 		return 0;
-	return !variant || strcmp(goarch, "arm64") || !strcmp(variant, "v8");
+	return !d->variant || strcmp(goarch, "arm64") || !strcmp(d->variant, "v8");
 }
 
 /* Note a manifest (or an index not looked into) for "it holds: ...". */
-static void note_seen(struct cands *c, struct json_object *d, const char *ref,
+static void note_seen(struct cands *c, const struct desc *d, const char *ref,
 		      bool index)
 {
-	struct json_object *p = member(d, "platform", json_type_object);
-	const char *os = str_of(p, "os"), *arch = str_of(p, "architecture");
-	const char *variant = str_of(p, "variant");
-
 	if (c->nseen++ >= SEEN_MAX) {
 		if (c->nseen == SEEN_MAX + 1)
 			strbuf_addstr(&c->seen, ", ...");
@@ -307,54 +412,57 @@ static void note_seen(struct cands *c, struct json_object *d, const char *ref,
 	}
 	strbuf_addf(&c->seen, "%s%.100s", c->seen.len ? ", " : "",
 		    ref ? ref : "(no name)");
-	if (p)
-		strbuf_addf(&c->seen, " (%.20s/%.20s%s%.20s)", os ? os : "?",
-			    arch ? arch : "?", variant ? "/" : "",
-			    variant ? variant : "");
+	if (d->has_platform)
+		strbuf_addf(&c->seen, " (%.20s/%.20s%s%.20s)", d->os ? d->os : "?",
+			    d->arch ? d->arch : "?", d->variant ? "/" : "",
+			    d->variant ? d->variant : "");
 	if (index)
 		strbuf_addstr(&c->seen, " (index)");
 }
 
-static int collect(struct blobstore *bs, struct json_object *index,
+static int collect(struct blobstore *bs, const struct doc *index,
 		   const char *ref, const char *inherited, const char *goarch,
 		   struct cands *c, int depth, struct ek_error *err);
 
-static int expand_index(struct blobstore *bs, struct json_object *d,
+static int expand_index(struct blobstore *bs, const struct doc *parent,
+			const struct json_value *o, const struct desc *d,
 			const char *ref, const char *inherited,
 			const char *goarch, struct cands *c, int depth,
 			struct ek_error *err)
 {
-	const char *digest = str_of(d, "digest");
-	char *name = blob_name(digest);
-	struct json_object *sub;
+	char *name = blob_name(d->digest);
 	int64_t size;
 	int r;
 
 	if (!name)
 		return ek_fail(err, EK_EFORMAT, "'%s': bad digest '%.80s'",
-			       blobstore_path(bs), digest ? digest : "");
+			       blobstore_path(bs), d->digest ? d->digest : "");
 	if (depth > 3 || c->nkeep == ARRAY_SIZE(c->keep)) {
 		free(name);
 		return ek_fail(err, EK_ELIMIT, "'%s': indexes nested too deep "
 			       "or too many of them", blobstore_path(bs));
 	}
-	r = desc_size(bs, d, "index", &size, err);
+	r = desc_size(parent, o, "index", d->digest, &size, err);
 	if (r == 0)
-		r = load_json(bs, name, digest, size, &sub, err);
+		r = load_json(bs, name, d->digest, size, &c->keep[c->nkeep], err);
 	free(name);
 	if (r)
 		return r;
-	c->keep[c->nkeep++] = sub;
-	return collect(bs, sub, ref, inherited, goarch, c, depth + 1, err);
+	return collect(bs, &c->keep[c->nkeep++], ref, inherited, goarch, c,
+		       depth + 1, err);
 }
 
-static bool same_digest(const struct cands *c, struct json_object *d)
+static const char *cand_digest(const struct cand *c)
 {
-	const char *dg = str_of(d, "digest");
+	const struct json_value *v = json_object_get(c->desc, "digest");
 
-	for (size_t i = 0; dg && i < c->n; i++)
-		if (!strcmp(dg, str_of(c->v[i].desc, "digest")
-				    ? str_of(c->v[i].desc, "digest") : ""))
+	return v && v->type == JSON_STRING ? v->str.ptr : "";
+}
+
+static bool same_digest(const struct cands *c, const char *digest)
+{
+	for (size_t i = 0; digest && i < c->n; i++)
+		if (!strcmp(digest, cand_digest(&c->v[i])))
 			return true;
 	return false;
 }
@@ -363,49 +471,54 @@ static bool same_digest(const struct cands *c, struct json_object *d)
  * the platform. A nested index whose ref matches is searched without the
  * ref (its manifests inherit it); one without a ref of its own is searched
  * for the ref. Two descriptors of the same manifest count once. */
-static int collect(struct blobstore *bs, struct json_object *index,
+static int collect(struct blobstore *bs, const struct doc *index,
 		   const char *ref, const char *inherited, const char *goarch,
 		   struct cands *c, int depth, struct ek_error *err)
 {
-	struct json_object *list = member(index, "manifests", json_type_array);
-	size_t n = list ? json_object_array_length(list) : 0;
+	struct json_value *list;
+	int r = index->root->type == JSON_OBJECT
+		? field(index, index->root, "", "manifests", JSON_ARRAY, &list, err)
+		: ek_fail(err, EK_EFORMAT, "%s: not an object", index->what);
 
-	if (!list)
+	if (r == 0 && !list)
 		return ek_fail(err, EK_EFORMAT, "'%s': an index without "
 			       "manifests", blobstore_path(bs));
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *d = json_object_array_get_idx(list, i);
-		const char *r = desc_ref(d) ? desc_ref(d) : inherited;
-		bool match = ref_matches(ref, r);
-		int ret;
+	for (size_t i = 0; r == 0 && i < list->arr.len; i++) {
+		const struct json_value *o = list->arr.items[i];
+		char where[32];
+		struct desc d;
+		const char *rf;
+		bool match;
 
-		if (!json_object_is_type(d, json_type_object))
-			continue;
-		if (is_index(str_of(d, "mediaType"))) {
-			if (!match && desc_ref(d)) {
-				note_seen(c, d, r, true);
+		snprintf(where, sizeof(where), "manifests[%zu]", i);
+		if ((r = read_desc(index, o, where, &d, err)))
+			break;
+		rf = d.ref ? d.ref : inherited;
+		match = ref_matches(ref, rf);
+		if (is_index(d.media_type)) {
+			if (!match && d.ref) {
+				note_seen(c, &d, rf, true);
 				continue;
 			}
-			ret = expand_index(bs, d, match ? NULL : ref, r, goarch,
-					   c, depth, err);
-			if (ret)
-				return ret;
+			r = expand_index(bs, index, o, &d, match ? NULL : ref, rf,
+					 goarch, c, depth, err);
 			continue;
 		}
-		note_seen(c, d, r, false);
-		if (!match || !platform_ok(d, goarch) || same_digest(c, d))
+		note_seen(c, &d, rf, false);
+		if (!match || !platform_ok(&d, goarch) || same_digest(c, d.digest))
 			continue;
 		if (c->n == ARRAY_SIZE(c->v))
 			return ek_fail(err, EK_ELIMIT, "'%s': more than %zu "
 				       "images match", blobstore_path(bs),
 				       ARRAY_SIZE(c->v));
-		c->v[c->n].desc = d;
-		c->v[c->n++].ref = r;
+		c->v[c->n].desc = o;
+		c->v[c->n].doc = index;
+		c->v[c->n++].ref = rf;
 	}
-	return 0;
+	return r;
 }
 
-static int pick(struct blobstore *bs, struct json_object *index,
+static int pick(struct blobstore *bs, const struct doc *index,
 		const char *ref, const char *goarch, struct cands *c,
 		struct ek_error *err)
 {
@@ -420,60 +533,82 @@ static int pick(struct blobstore *bs, struct json_object *index,
 		       : c->seen.len ? c->seen.buf : "nothing");
 }
 
-static int read_manifest(struct blobstore *bs, struct json_object *desc,
+static int read_layers(struct blobstore *bs, const struct doc *m,
+		       const struct json_value *layers, struct oci_image *img,
+		       struct ek_error *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < layers->arr.len; i++) {
+		const struct json_value *l = layers->arr.items[i];
+		char where[32];
+		struct desc d;
+		char *ln = NULL;
+		int64_t ls;
+
+		snprintf(where, sizeof(where), "layers[%zu]", i);
+		if ((r = read_desc(m, l, where, &d, err)))
+			break;
+		if (!(ln = blob_name(d.digest)))
+			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu: bad digest "
+				    "'%.80s'", blobstore_path(bs), i,
+				    d.digest ? d.digest : "");
+		else if (!known_layer(d.media_type))
+			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu (%s): unknown "
+				    "media type '%.80s'", blobstore_path(bs), i,
+				    d.digest, d.media_type ? d.media_type : "");
+		else if ((r = desc_size(m, l, "layer", d.digest, &ls, err)) == 0 &&
+			 add_layer(img, ln, d.digest, ls, d.media_type))
+			r = ek_fail(err, EK_ENOMEM, "out of memory");
+		free(ln);
+	}
+	return r;
+}
+
+static int read_manifest(struct blobstore *bs, const struct cand *cd,
 			 struct oci_image *img, struct ek_error *err)
 {
-	const char *digest = str_of(desc, "digest");
-	struct json_object *m, *cfg, *layers;
+	const char *digest = cand_digest(cd), *cdigest = NULL;
+	struct json_value *cfg = NULL, *layers = NULL;
 	char *name = blob_name(digest), *cname = NULL;
+	struct doc m = { 0 };
 	int64_t size;
 	int r;
 
 	if (!name)
 		return ek_fail(err, EK_EFORMAT, "'%s': bad manifest digest "
-			       "'%.80s'", blobstore_path(bs), digest ? digest : "");
-	r = desc_size(bs, desc, "manifest", &size, err);
+			       "'%.80s'", blobstore_path(bs), digest);
+	r = desc_size(cd->doc, cd->desc, "manifest", digest, &size, err);
 	if (r == 0)
 		r = load_json(bs, name, digest, size, &m, err);
 	free(name);
-	if (r)
-		return r;
-	img->manifest_digest = strdup(digest);
-	cfg = member(m, "config", json_type_object);
-	layers = member(m, "layers", json_type_array);
-	if (!cfg || !layers || !(cname = blob_name(str_of(cfg, "digest"))))
+	if (r == 0 && m.root->type != JSON_OBJECT)
+		r = ek_fail(err, EK_EFORMAT, "%s: not an object", m.what);
+	if (r == 0 && !(img->manifest_digest = strdup(digest)))
+		r = ek_fail(err, EK_ENOMEM, "out of memory");
+	if (r == 0)
+		r = field(&m, m.root, "", "config", JSON_OBJECT, &cfg, err);
+	if (r == 0)
+		r = field(&m, m.root, "", "layers", JSON_ARRAY, &layers, err);
+	if (r == 0)
+		r = str_field(&m, cfg, "config", "digest", &cdigest, err);
+	if (r == 0 && (!cfg || !layers || !(cname = blob_name(cdigest))))
 		r = ek_fail(err, EK_EFORMAT, "'%s': manifest %s has no config "
 			    "or layers, or a bad config digest",
 			    blobstore_path(bs), digest);
-	for (size_t i = 0; r == 0 && i < json_object_array_length(layers); i++) {
-		struct json_object *l = json_object_array_get_idx(layers, i);
-		const char *mt = str_of(l, "mediaType"), *ld = str_of(l, "digest");
-		char *ln = blob_name(ld);
-		int64_t ls;
-
-		if (!ln)
-			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu: bad digest "
-				    "'%.80s'", blobstore_path(bs), i, ld ? ld : "");
-		else if (!known_layer(mt))
-			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu (%s): unknown "
-				    "media type '%.80s'", blobstore_path(bs), i,
-				    ld, mt ? mt : "");
-		else if ((r = desc_size(bs, l, "layer", &ls, err)) == 0 &&
-			 add_layer(img, ln, ld, ls, mt))
-			r = ek_fail(err, EK_ENOMEM, "out of memory");
-		free(ln);
-	}
-	if (r == 0 && (r = desc_size(bs, cfg, "config", &size, err)) == 0)
-		r = read_config(bs, cname, str_of(cfg, "digest"), size, img, err);
+	if (r == 0)
+		r = read_layers(bs, &m, layers, img, err);
+	if (r == 0 && (r = desc_size(&m, cfg, "config", cdigest, &size, err)) == 0)
+		r = read_config(bs, cname, cdigest, size, img, err);
 	free(cname);
-	json_object_put(m);
+	doc_release(&m);
 	return r;
 }
 
 static void cands_release(struct cands *c)
 {
 	for (size_t i = 0; i < c->nkeep; i++)
-		json_object_put(c->keep[i]);
+		doc_release(&c->keep[i]);
 	strbuf_release(&c->seen);
 }
 
@@ -481,7 +616,7 @@ static int resolve_oci(struct blobstore *bs, const char *ref,
 		       const char *goarch, struct oci_image *img,
 		       struct ek_error *err)
 {
-	struct json_object *index;
+	struct doc index;
 	struct cands c;
 	int r = load_json(bs, "index.json", NULL, -1, &index, err);
 
@@ -489,13 +624,13 @@ static int resolve_oci(struct blobstore *bs, const char *ref,
 		return r;
 	memset(&c, 0, sizeof(c));
 	strbuf_init(&c.seen);
-	r = pick(bs, index, ref, goarch, &c, err);
+	r = pick(bs, &index, ref, goarch, &c, err);
 	if (r == 0) {
 		img->ref = dup_or_null(c.v[0].ref);
-		r = read_manifest(bs, c.v[0].desc, img, err);
+		r = read_manifest(bs, &c.v[0], img, err);
 	}
 	cands_release(&c);
-	json_object_put(index);
+	doc_release(&index);
 	return r;
 }
 
@@ -520,77 +655,94 @@ static char *digest_from_name(const char *name)
 	return NULL;
 }
 
-/* *tag: the first RepoTag of the entry found that ref matches (any when
- * there is no ref), as the archive spells it: DockerInfo's Ref. */
-static struct json_object *docker_entry(struct blobstore *bs,
-					struct json_object *list,
-					const char *ref, const char **tag,
-					struct ek_error *err)
+/* The one entry of manifest.json that ref selects (any, without ref).
+ * *tag: the first RepoTag of that entry that ref matches (any when there
+ * is no ref), as the archive spells it: DockerInfo's Ref. */
+static int docker_entry(struct blobstore *bs, const struct doc *list,
+			const char *ref, const struct json_value **hit,
+			const char **tag, struct ek_error *err)
 {
-	size_t n = json_object_array_length(list), found = 0;
-	struct json_object *hit = NULL;
+	size_t found = 0;
 	struct strbuf sb;
+	int r = 0;
 
+	*hit = NULL;
 	strbuf_init(&sb);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(list, i);
-		struct json_object *tags = member(e, "RepoTags", json_type_array);
-		size_t nt = tags ? json_object_array_length(tags) : 0;
-		bool match = !ref;
+	for (size_t i = 0; r == 0 && i < list->root->arr.len; i++) {
+		struct json_value *e, *tags = NULL, *t;
 		const char *first = NULL;
+		char where[32];
+		bool match = !ref;
 
-		for (size_t k = 0; k < nt; k++) {
-			const char *t = json_object_get_string(
-				json_object_array_get_idx(tags, k));
-
-			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", t ? t : "?");
-			if (t && !first && ref_matches(ref, t))
-				first = t;
-			match = match || ref_matches(ref, t);
+		snprintf(where, sizeof(where), "[%zu]", i);
+		r = item(list, list->root, "", i, JSON_OBJECT, &e, err);
+		if (r == 0)
+			r = field(list, e, where, "RepoTags", JSON_ARRAY, &tags, err);
+		snprintf(where, sizeof(where), "[%zu].RepoTags", i);
+		for (size_t k = 0; r == 0 && tags && k < tags->arr.len; k++) {
+			if ((r = item(list, tags, where, k, JSON_STRING, &t, err)))
+				break;
+			strbuf_addf(&sb, "%s%s", sb.len ? ", " : "", t->str.ptr);
+			if (!first && ref_matches(ref, t->str.ptr))
+				first = t->str.ptr;
+			match = match || ref_matches(ref, t->str.ptr);
 		}
-		if (!nt)
+		if (!tags || !tags->arr.len)
 			strbuf_addf(&sb, "%s(untagged)", sb.len ? ", " : "");
-		if (match) {
-			hit = e;
+		if (r == 0 && match) {
+			*hit = e;
 			*tag = first;
 			found++;
 		}
 	}
-	if (found != 1)
-		ek_fail(err, EK_EINVAL, "'%s': %s image matches%s%s; it holds: %s",
-			blobstore_path(bs), found ? "more than one" : "no",
-			ref ? " ref " : "", ref ? ref : "",
-			sb.len ? sb.buf : "nothing");
+	if (r == 0 && found != 1)
+		r = ek_fail(err, EK_EINVAL, "'%s': %s image matches%s%s; it "
+			    "holds: %s", blobstore_path(bs),
+			    found ? "more than one" : "no", ref ? " ref " : "",
+			    ref ? ref : "", sb.len ? sb.buf : "nothing");
 	strbuf_release(&sb);
-	return found == 1 ? hit : NULL;
+	return r;
 }
 
-static int docker_layers(struct blobstore *bs, struct json_object *entry,
-			 const char *cname, const char *cdigest,
-			 struct oci_image *img, struct ek_error *err)
+static int docker_layers(struct blobstore *bs, const struct doc *list,
+			 const struct json_value *entry, const char *cname,
+			 const char *cdigest, struct oci_image *img,
+			 struct ek_error *err)
 {
-	struct json_object *layers = member(entry, "Layers", json_type_array);
-	struct json_object *cfg, *diff;
+	struct json_value *layers = NULL, *rootfs = NULL, *diff = NULL, *v;
+	struct doc cfg;
 	int r = load_json(bs, cname, cdigest, -1, &cfg, err);
 
 	if (r)
 		return r;
-	diff = member(member(cfg, "rootfs", json_type_object), "diff_ids",
-		      json_type_array);
-	for (size_t i = 0; r == 0 && layers && i < json_object_array_length(layers); i++) {
-		const char *ln = json_object_get_string(json_object_array_get_idx(layers, i));
-		char *dg = ln ? digest_from_name(ln) : NULL;
-		const char *d = dg ? dg : diff && i < json_object_array_length(diff)
-			? json_object_get_string(json_object_array_get_idx(diff, i)) : NULL;
+	r = field(list, entry, "manifest", "Layers", JSON_ARRAY, &layers, err);
+	if (r == 0)
+		r = field(&cfg, cfg.root, "", "rootfs", JSON_OBJECT, &rootfs, err);
+	if (r == 0)
+		r = field(&cfg, rootfs, "rootfs", "diff_ids", JSON_ARRAY, &diff, err);
+	for (size_t i = 0; r == 0 && layers && i < layers->arr.len; i++) {
+		const char *ln, *d = NULL;
+		char *dg;
 
-		if (!ln || !d)
+		if ((r = item(list, layers, "manifest.Layers", i, JSON_STRING,
+			      &v, err)))
+			break;
+		ln = v->str.ptr;
+		dg = digest_from_name(ln);
+		d = dg;
+		if (!d && diff && i < diff->arr.len) {
+			r = item(&cfg, diff, "rootfs.diff_ids", i, JSON_STRING,
+				 &v, err);
+			d = r ? NULL : v->str.ptr;
+		}
+		if (r == 0 && !d)
 			r = ek_fail(err, EK_EFORMAT, "'%s': layer %zu has no digest "
 				    "to check it against", blobstore_path(bs), i);
-		else if (add_layer(img, ln, d, -1, NULL))
+		else if (r == 0 && add_layer(img, ln, d, -1, NULL))
 			r = ek_fail(err, EK_ENOMEM, "out of memory");
 		free(dg);
 	}
-	json_object_put(cfg);
+	doc_release(&cfg);
 	return r;
 }
 
@@ -601,7 +753,7 @@ static int docker_layers(struct blobstore *bs, struct json_object *entry,
 static int docker_manifest(struct blobstore *bs, const char *goarch,
 			   struct oci_image *img, struct ek_error *err)
 {
-	struct json_object *index;
+	struct doc index;
 	struct cands c;
 	const char *found = NULL;
 	int r;
@@ -612,38 +764,43 @@ static int docker_manifest(struct blobstore *bs, const char *goarch,
 		return r;
 	memset(&c, 0, sizeof(c));
 	strbuf_init(&c.seen);
-	r = collect(bs, index, NULL, NULL, goarch, &c, 0, err);
+	r = collect(bs, &index, NULL, NULL, goarch, &c, 0, err);
 	for (size_t i = 0; r == 0 && i < c.n; i++) {
-		const char *digest = str_of(c.v[i].desc, "digest");
+		const char *digest = cand_digest(&c.v[i]), *cd = NULL;
 		char *name = blob_name(digest);
-		struct json_object *m = NULL;
-		const char *cd;
+		struct json_value *cfg = NULL;
+		struct doc m = { 0 };
 		int64_t size;
 
 		if (!name) {
 			r = ek_fail(err, EK_EFORMAT, "'%s': bad manifest digest "
-				    "'%.80s'", blobstore_path(bs),
-				    digest ? digest : "");
+				    "'%.80s'", blobstore_path(bs), digest);
 			break;
 		}
-		r = desc_size(bs, c.v[i].desc, "manifest", &size, err);
+		r = desc_size(c.v[i].doc, c.v[i].desc, "manifest", digest, &size,
+			      err);
 		if (r == 0)
 			r = load_json(bs, name, digest, size, &m, err);
 		free(name);
-		cd = str_of(member(m, "config", json_type_object), "digest");
+		if (r == 0 && m.root->type != JSON_OBJECT)
+			r = ek_fail(err, EK_EFORMAT, "%s: not an object", m.what);
+		if (r == 0)
+			r = field(&m, m.root, "", "config", JSON_OBJECT, &cfg, err);
+		if (r == 0)
+			r = str_field(&m, cfg, "config", "digest", &cd, err);
 		if (r == 0 && cd && !strcmp(img->config_digest, cd)) {
 			if (found) /* two manifests of one config: say none */
 				found = "";
 			else
 				found = digest;
 		}
-		json_object_put(m);
+		doc_release(&m);
 	}
 	if (r == 0 && found && *found &&
 	    !(img->manifest_digest = strdup(found)))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	cands_release(&c);
-	json_object_put(index);
+	doc_release(&index);
 	return r;
 }
 
@@ -651,9 +808,10 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 			  const char *goarch, struct oci_image *img,
 			  struct ek_error *err)
 {
-	struct json_object *list, *entry;
-	const char *cname, *tag = NULL;
+	const struct json_value *entry = NULL;
+	const char *cname = NULL, *tag = NULL;
 	char *cdigest = NULL;
+	struct doc list;
 	int r;
 
 	if (!blobstore_exists(bs, "manifest.json") &&
@@ -663,31 +821,28 @@ static int resolve_docker(struct blobstore *bs, const char *ref,
 			       "save writes", blobstore_path(bs));
 	if ((r = load_json(bs, "manifest.json", NULL, -1, &list, err)))
 		return r;
-	if (!json_object_is_type(list, json_type_array)) {
-		json_object_put(list);
-		return ek_fail(err, EK_EFORMAT, "'%s': manifest.json is not a "
-			       "list", blobstore_path(bs));
-	}
-	entry = docker_entry(bs, list, ref, &tag, err);
-	cname = str_of(entry, "Config");
-	if (!entry)
-		r = err->code;
-	else if (!cname || !(cdigest = digest_from_name(cname)))
+	if (list.root->type != JSON_ARRAY)
+		r = ek_fail(err, EK_EFORMAT, "'%s': manifest.json is not a "
+			    "list", blobstore_path(bs));
+	if (r == 0)
+		r = docker_entry(bs, &list, ref, &entry, &tag, err);
+	if (r == 0)
+		r = str_field(&list, entry, "manifest", "Config", &cname, err);
+	if (r == 0 && (!cname || !(cdigest = digest_from_name(cname))))
 		r = ek_fail(err, EK_EFORMAT, "'%s': Config '%s' does not name "
 			    "its digest", blobstore_path(bs), cname ? cname : "");
 	if (r == 0)
 		r = read_config(bs, cname, cdigest, -1, img, err);
 	if (r == 0)
-		r = docker_layers(bs, entry, cname, cdigest, img, err);
+		r = docker_layers(bs, &list, entry, cname, cdigest, img, err);
 	if (r == 0 && !strncmp(cname, "blobs/", 6))
 		r = docker_manifest(bs, goarch, img, err);
 	if (r == 0 && tag && !(img->ref = strdup(tag)))
 		r = ek_fail(err, EK_ENOMEM, "out of memory");
 	free(cdigest);
-	json_object_put(list);
+	doc_release(&list);
 	return r;
 }
-
 int oci_resolve(struct blobstore *bs, enum oci_kind kind, const char *ref,
 		const char *goarch, struct oci_image *img,
 		struct ek_error *err)
