@@ -15,7 +15,6 @@
 #include "diff/diff.h"
 #include "diff/diff_internal.h"
 
-#define CHUNK (256u << 10)
 
 unsigned diff_section_pcrs(uint16_t type, unsigned ramdisk_index)
 {
@@ -33,28 +32,11 @@ unsigned diff_section_pcrs(uint16_t type, unsigned ramdisk_index)
 static int sha384_range(int fd, const char *name, uint64_t off, uint64_t len,
 			uint8_t out[DIFF_SEC_SHA_LEN], struct ek_error *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t *buf = malloc(CHUNK);
-	unsigned int n = DIFF_SEC_SHA_LEN;
-	int ret = 0;
+	uint8_t *buf = malloc(DIFF_READ_CHUNK);
+	int ret = buf ? diff_digest_range(EVP_sha384(), fd, name, off, len,
+					  buf, out, err)
+		      : ek_fail(err, EK_ENOMEM, "out of memory");
 
-	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha384(), NULL))
-		ret = ek_fail(err, EK_ENOMEM, "out of memory");
-	while (!ret && len > 0) {
-		size_t want = len < CHUNK ? (size_t)len : CHUNK;
-
-		if (io_pread_full(fd, buf, want, off) != (ssize_t)want)
-			ret = ek_fail(err, EK_EIO, "'%s': short read at offset "
-				      "%llu (file changed while being read?)",
-				      name, (unsigned long long)off);
-		else
-			EVP_DigestUpdate(ctx, buf, want);
-		off += want;
-		len -= want;
-	}
-	if (!ret)
-		EVP_DigestFinal_ex(ctx, out, &n);
-	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return ret;
 }

@@ -11,7 +11,7 @@
 #include "ramdisk/cpio_read.h"
 
 #define ARENA_CHUNK (1u << 20)
-#define READ_CHUNK (256u << 10)
+#define READ_CHUNK DIFF_READ_CHUNK
 
 const char *const diff_field_names[DF_NFIELDS] = {
 	"type", "mode", "uid", "gid", "mtime", "size", "content", "target",
@@ -62,16 +62,16 @@ void diff_side_release(struct diff_side *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* SHA-256 of len bytes at off, through buf (READ_CHUNK bytes). */
-static int digest_range(int fd, const char *name, uint64_t off, uint64_t len,
-			uint8_t *buf, uint8_t out[DIFF_SHA_LEN],
-			struct ek_error *err)
+/* Also the SHA-384 of whole sections (diff.c). */
+int diff_digest_range(const EVP_MD *md, int fd, const char *name,
+		      uint64_t off, uint64_t len, uint8_t *buf, uint8_t *out,
+		      struct ek_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int n = DIFF_SHA_LEN;
+	unsigned int n;
 	int ret = 0;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
 		EVP_MD_CTX_free(ctx);
 		return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
@@ -151,7 +151,8 @@ static int add_entry(struct diff_side *s, int fd, const char *name,
 		if (!e->app)
 			return ek_fail(err, EK_ENOMEM, "out of memory");
 	}
-	return digest_range(fd, name, c->data_offset, c->filesize, buf, e->sha,
+	return diff_digest_range(EVP_sha256(), fd, name, c->data_offset,
+				 c->filesize, buf, e->sha,
 			    err);
 }
 
@@ -275,7 +276,8 @@ int diff_side_read(struct diff_side *s, int fd, const char *name,
 		s->compressed = r->compressed;
 		s->comp_off = r->compressed_offset - off;
 		s->comp_len = off + len - r->compressed_offset;
-		ret = digest_range(fd, name, r->compressed_offset, s->comp_len,
+		ret = diff_digest_range(EVP_sha256(), fd, name,
+					 r->compressed_offset, s->comp_len,
 				   buf, s->comp_sha, err);
 	}
 	if (!ret)

@@ -8,6 +8,16 @@
 #include "base/error.h"
 #include "diff/diff.h"
 
+#include <openssl/evp.h>
+
+#define DIFF_READ_CHUNK (256u << 10)
+
+/* The md digest of len bytes at off of fd, read through buf
+ * (DIFF_READ_CHUNK bytes); a short read names the file. */
+int diff_digest_range(const EVP_MD *md, int fd, const char *name,
+		      uint64_t off, uint64_t len, uint8_t *buf, uint8_t *out,
+		      struct ek_error *err);
+
 /* Walk [off, off + len) of fd into s (zeroed by the caller); name and
  * what ("ramdisk 1", or NULL) label messages. *total counts the entries
  * of the whole file, against DIFF_MAX_ENTRIES. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base/codec.h"
 #include "base/io.h"
 #include "base/strbuf.h"
 #include "base/text.h"
@@ -81,17 +82,6 @@ void cpio_mode_string(uint32_t mode, char out[11])
 	out[10] = '\0';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly 8 hex digits, either case: the kernel's simple_strtoul would
  * stop at the first other byte and read a shorter number. */
 static bool hex8(const uint8_t *p, uint32_t *out)
@@ -99,7 +89,7 @@ static bool hex8(const uint8_t *p, uint32_t *out)
 	uint32_t v = 0;
 
 	for (int i = 0; i < 8; i++) {
-		int d = hexval(p[i]);
+		int d = codec_hex_value(p[i]);
 
 		if (d < 0)
 			return false;
