@@ -14,7 +14,7 @@ assemble --kernel=file --kernel-format-ok --no-kernel-check --cmdline=text --cmd
 describe --text -h --help
 diff --json --max-entries=text -h --help
 ls --json -h --help
-run --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg --console --quiet -h --help
+run --json --memory=text --cpus=text --timeout=text --kernel=file --accel=auto|kvm|tcg --console --quiet -h --help
 pcr --signing-certificate=file --input=file --kms-policy --json -h --help
 sign --signing-certificate=file --private-key=file -o=file --output=file --force --quiet --pin-file=file --signer=text --signer-timeout=text -h --help
 verify --pcrs=file --signing-certificate=file --deep --json -h --help

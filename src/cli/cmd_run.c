@@ -15,11 +15,11 @@
 #include "qemu.h"
 
 static const char usage[] =
-	"usage: eifkit run [--console | --quiet] [--memory MIB] [--cpus N]\n"
+	"usage: eifkit run [--console | --quiet] [--json] [--memory MIB] [--cpus N]\n"
 	"                  [--timeout SECONDS] [--kernel FILE]\n"
 	"                  [--accel auto|kvm|tcg] FILE.eif\n";
 static const char help[] =
-	"usage: eifkit run [--console | --quiet] [--memory MIB] [--cpus N]\n"
+	"usage: eifkit run [--console | --quiet] [--json] [--memory MIB] [--cpus N]\n"
 	"                  [--timeout SECONDS] [--kernel FILE]\n"
 	"                  [--accel auto|kvm|tcg] FILE.eif\n"
 	"\n"
@@ -30,6 +30,8 @@ static const char help[] =
 	"as eifkit's init reports it.\n"
 	"\n"
 	"  --console          the whole console on stdout, kernel log included\n"
+	"  --json             the app's output to stderr instead, and on stdout\n"
+	"                     {\"ExitStatus\", \"Accel\", \"Error\"} at the end\n"
 	"  --quiet            only the app's output: no status line, no init\n"
 	"                     messages (errors are still reported)\n"
 	"  --memory MIB       guest memory (default: the EIF's, at least 4x its size)\n"
@@ -44,6 +46,7 @@ struct run_opts {
 	struct qemu_opts q;
 	unsigned long long timeout;  /* seconds, 0: none */
 	enum console_mode mode;
+	bool json;
 	const char *path;
 };
 
@@ -196,6 +199,8 @@ static int boot(struct qemu *q, const struct run_opts *o, int *status_ret,
 	int r, st = 0;
 
 	console_init(&c, o->mode);
+	if (o->json)
+		c.out_fd = STDERR_FILENO; /* stdout is for the summary */
 	if (!q->kvm)
 		say_emulated(q, o, FELL_BACK_NOT);
 	r = run_qemu(q, o, deadline, &c, &st, err);
@@ -219,6 +224,25 @@ static int boot(struct qemu *q, const struct run_opts *o, int *status_ret,
 	return 0;
 }
 
+/* run --json: {"ExitStatus": N or null, "Accel": "kvm" or "tcg",
+ * "Error": null or the message}, for scripts; the app's own output went
+ * to stderr. */
+static int print_summary(const int *status, bool kvm, const char *error)
+{
+	struct json_value *o = json_new_object();
+	int r = !o ||
+		json_object_push(o, "ExitStatus", status ?
+				 json_new_u64((uint64_t)*status) : json_new_null()) ||
+		json_object_push(o, "Accel", json_new_string(kvm ? "kvm" : "tcg")) ||
+		json_object_push(o, "Error", error ? json_new_string(error)
+						   : json_new_null());
+
+	if (!r)
+		r = print_json(o);
+	json_free(o);
+	return r || fflush(stdout) != 0;
+}
+
 #define PARSED_HELP (-1)
 
 /* 0, PARSED_HELP (help printed) or 2 (usage error, printed). */
@@ -227,6 +251,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	static const struct option options[] = {
 		{ "console", no_argument, NULL, 'C' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -247,6 +272,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			console = true;
 		else if (c == 'q')
 			quiet = true;
+		else if (c == 'j')
+			o->json = true;
 		else if (c == 'm')
 			ret = parse_num("--memory", optarg, 64, 1ULL << 24, &o->q.mem_mib);
 		else if (c == 'c')
@@ -294,6 +321,9 @@ int cmd_run(int argc, char **argv)
 	if (!ret)
 		ret = boot(&q, &o, &status, &err);
 	qemu_release(&q);
+	if (o.json && print_summary(ret ? NULL : &status, q.kvm,
+				    ret ? err.msg : NULL))
+		fprintf(stderr, "eifkit run: cannot write to stdout\n");
 	if (ret)
 		return report("run", &err);
 	return status;

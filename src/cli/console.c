@@ -21,11 +21,12 @@ void console_init(struct console *c, enum console_mode mode)
 	memset(c, 0, sizeof(*c));
 	c->mode = mode;
 	c->status = -1;
+	c->out_fd = STDOUT_FILENO;
 }
 
 static int flush_out(struct console *c)
 {
-	int r = c->olen ? io_write_full(STDOUT_FILENO, c->out, c->olen) : 0;
+	int r = c->olen ? io_write_full(c->out_fd, c->out, c->olen) : 0;
 
 	c->olen = 0;
 	return r < 0 ? -1 : 0;
@@ -228,7 +229,7 @@ int console_feed(struct console *c, const char *buf, size_t n)
 {
 	c->bytes += n;
 	if (c->mode == CONSOLE_ALL &&
-	    io_write_full(STDOUT_FILENO, buf, n) < 0)
+	    io_write_full(c->out_fd, buf, n) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		/* the serial line ends lines in CR LF: LF is enough */

@@ -37,7 +37,9 @@ struct console {
 	unsigned long long bytes; /* read from the console */
 	char last_init[CONSOLE_LINE]; /* the init's last message, "" if none */
 	char panic[CONSOLE_LINE];     /* "Kernel panic - not syncing: ...", "" */
-	char out[8192];           /* stdout, flushed at the end of each feed */
+	int out_fd;               /* where the app's output goes: stdout, or
+				     stderr under run --json */
+	char out[8192];           /* out_fd's, flushed at the end of each feed */
 	size_t olen;
 };
 

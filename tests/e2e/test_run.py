@@ -9,6 +9,7 @@ mode, and the timeout; they run only with EIFKIT_BOOT=1 (make
 check-init). The boots that check what the app sees are in
 test_init_boot.py and test_boot_image.py."""
 import math
+import json
 import os
 import re
 import time
@@ -340,3 +341,23 @@ def one_line_error_last(r, *needles):
     assert lines[-1].startswith("eifkit run: "), lines
     for n in needles:
         assert n in lines[-1], (n, lines)
+
+
+def test_json_summary(tmp_path):
+    """--json: the app's output on stderr, one JSON object on stdout; the
+    exit status is still the app's."""
+    console = (KERNEL_LOG + b"hello\r\n"
+               b"eifkit-init: app exited with status 3\r\n")
+    r, _ = fake_run(tmp_path, console, "--json")
+    assert r.code == 3, r
+    assert json.loads(r.out) == {"ExitStatus": 3, "Accel": "tcg", "Error": None}
+    assert b"hello\n" in r.err and b"hello" not in r.out
+
+
+def test_json_summary_on_failure(tmp_path):
+    r, _ = fake_run(tmp_path, KERNEL_LOG, "--json")
+    assert r.code == 1, r
+    out = json.loads(r.out)
+    assert out["ExitStatus"] is None and out["Accel"] == "tcg"
+    assert "no exit status" in out["Error"] or "exit status" in out["Error"], out
+    assert r.err.decode().count("eifkit run: '") == 1, r.err
