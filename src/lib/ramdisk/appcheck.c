@@ -61,45 +61,45 @@ static const struct tree_entry *find(struct ctx *x, const char *p, bool *root)
 static int resolve(struct ctx *x, const char *path, const struct tree_entry **ret,
 		   bool *is_root, const char **why)
 {
-	struct strbuf todo, cur, cand;
+	struct strbuf left, cur, cand;
 	int links = 0, r = 0;
 
-	strbuf_init(&todo);
+	strbuf_init(&left);
 	strbuf_init(&cur);
 	strbuf_init(&cand);
-	strbuf_addstr(&todo, path);
+	strbuf_addstr(&left, path);
 	*ret = NULL;
 	*is_root = true;
-	while (r == 0 && todo.len) {
-		size_t skip = strspn(todo.buf, "/"), n;
+	while (r == 0 && left.len) {
+		size_t lead = strspn(left.buf, "/"), n;
 		const struct tree_entry *e;
 		bool root;
 		char *rest;
 
-		n = strcspn(todo.buf + skip, "/");
-		rest = todo.buf + skip + n;
+		n = strcspn(left.buf + lead, "/");
+		rest = left.buf + lead + n;
 		if (n == 0)
 			break;
-		if (n == 1 && todo.buf[skip] == '.') {
-			memmove(todo.buf, rest, strlen(rest) + 1);
-			todo.len = strlen(todo.buf);
+		if (n == 1 && left.buf[lead] == '.') {
+			memmove(left.buf, rest, strlen(rest) + 1);
+			left.len = strlen(left.buf);
 			continue;
 		}
-		if (n == 2 && !strncmp(todo.buf + skip, "..", 2)) {
+		if (n == 2 && !strncmp(left.buf + lead, "..", 2)) {
 			char *slash = strrchr(cur.buf, '/');
 
 			cur.len = slash ? (size_t)(slash - cur.buf) : 0;
 			cur.buf[cur.len] = '\0';
-			memmove(todo.buf, rest, strlen(rest) + 1);
-			todo.len = strlen(todo.buf);
+			memmove(left.buf, rest, strlen(rest) + 1);
+			left.len = strlen(left.buf);
 			continue;
 		}
 		cand.len = 0;
 		strbuf_add(&cand, cur.buf, cur.len);
 		if (cur.len)
 			strbuf_addch(&cand, '/');
-		strbuf_add(&cand, todo.buf + skip, n);
-		if (!strbuf_ok(&cand) || !strbuf_ok(&todo)) {
+		strbuf_add(&cand, left.buf + lead, n);
+		if (!strbuf_ok(&cand) || !strbuf_ok(&left)) {
 			r = ek_fail(x->err, EK_ENOMEM, "out of memory");
 			break;
 		}
@@ -123,8 +123,8 @@ static int resolve(struct ctx *x, const char *path, const struct tree_entry **re
 				cur.len = 0;
 				cur.buf[0] = '\0';
 			}
-			strbuf_release(&todo);
-			todo = next;
+			strbuf_release(&left);
+			left = next;
 		} else if (*rest && strspn(rest, "/") != strlen(rest) &&
 			   e->type != TREE_DIR) {
 			*why = "a file where a folder should be on the way";
@@ -133,15 +133,15 @@ static int resolve(struct ctx *x, const char *path, const struct tree_entry **re
 			strbuf_release(&cur);
 			strbuf_init(&cur);
 			strbuf_addstr(&cur, cand.buf);
-			memmove(todo.buf, rest, strlen(rest) + 1);
-			todo.len = strlen(todo.buf);
+			memmove(left.buf, rest, strlen(rest) + 1);
+			left.len = strlen(left.buf);
 			*ret = e;
 			*is_root = false;
 		}
 	}
 	if (r == 0 && !strbuf_ok(&cur))
 		r = ek_fail(x->err, EK_ENOMEM, "out of memory");
-	strbuf_release(&todo);
+	strbuf_release(&left);
 	strbuf_release(&cur);
 	strbuf_release(&cand);
 	return r;

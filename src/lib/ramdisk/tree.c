@@ -276,10 +276,23 @@ static int hidden(const struct tree *t, size_t i, struct ek_error *err)
 	return r;
 }
 
-static int drop_hidden(struct tree *t, struct ek_error *err)
+/* Release the entries marked in gone and close the gaps, in order. */
+static void compact(struct tree *t, const bool *gone)
 {
 	size_t o = 0;
-	uint8_t *gone = calloc(t->n ? t->n : 1, 1);
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (gone[i])
+			tree_entry_release(&t->e[i]);
+		else
+			t->e[o++] = t->e[i];
+	}
+	t->n = o;
+}
+
+static int drop_hidden(struct tree *t, struct ek_error *err)
+{
+	bool *gone = calloc(t->n ? t->n : 1, sizeof(*gone));
 
 	if (!gone)
 		return ek_fail(err, EK_ENOMEM, "out of memory");
@@ -290,15 +303,9 @@ static int drop_hidden(struct tree *t, struct ek_error *err)
 			free(gone);
 			return h;
 		}
-		gone[i] = (uint8_t)h;
+		gone[i] = h != 0;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		if (gone[i])
-			tree_entry_release(&t->e[i]);
-		else
-			t->e[o++] = t->e[i];
-	}
-	t->n = o;
+	compact(t, gone);
 	free(gone);
 	return 0;
 }
@@ -470,7 +477,6 @@ long tree_remove(struct tree *t,
 {
 	bool *gone = calloc(t->n + 1, sizeof(*gone));
 	long picked = 0;
-	size_t o = 0;
 
 	if (!gone)
 		return -1;
@@ -480,13 +486,7 @@ long tree_remove(struct tree *t,
 		else if (drop(&t->e[i], ctx))
 			gone[i] = true, picked++;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		if (gone[i])
-			tree_entry_release(&t->e[i]);
-		else
-			t->e[o++] = t->e[i];
-	}
-	t->n = o;
+	compact(t, gone);
 	free(gone);
 	if (picked)
 		single_links(t);
