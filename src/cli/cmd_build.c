@@ -423,8 +423,10 @@ static int build(struct args *a, struct ek_error *err)
 		r = eif_write(j.out.eif.fd, a->output, j.sec, 5, &j.wo, &res, err);
 		progress_end(&pr);
 	}
-	if (r == 0)
+	if (r == 0) {
+		treeopts_warn_xattrs(&j.tree, j.user.w, "build");
 		r = cli_out_finish(&j.out, &res, err);
+	}
 	cli_out_abort(&j.out);
 	if (j.kernel_fd >= 0)
 		close(j.kernel_fd);

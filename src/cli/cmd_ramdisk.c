@@ -141,6 +141,8 @@ static int make(struct rargs *a, struct ek_error *err)
 		r = ramdisk_open(&rd, err);
 	if (r == 0)
 		r = write_stream(&rd, &out, a->output, err);
+	if (r == 0 && strcmp(a->layout, "system"))
+		treeopts_warn_xattrs(&res, rd.w, "ramdisk");
 	if (r == 0)
 		r = io_outfile_commit(&out, err);
 	else

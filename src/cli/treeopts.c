@@ -187,19 +187,10 @@ static void summary(const struct build_result *res, const char *cmd)
 void treeopts_warn(const struct treeopts *o, const struct build_result *res,
 		   const char *cmd)
 {
-	char ex[1024];
-
 	if (res->sockets)
 		cli_warn(cmd, "skipped %lu socket%s (such as '%s'): a ramdisk "
 			 "cannot hold them", res->sockets,
 			 res->sockets > 1 ? "s" : "", res->first_socket);
-	examples(ex, sizeof(ex), res->xattr_first,
-		 res->xattr_files < 3 ? res->xattr_files : 3, res->xattr_files);
-	if (res->xattr_files)
-		cli_warn(cmd, "dropped the extended attributes (file "
-			 "capabilities, ACLs, SELinux labels) of %lu file%s "
-			 "(%s): newc cannot store them", res->xattr_files,
-			 res->xattr_files > 1 ? "s" : "", ex);
 	for (size_t i = 0; i < res->nunmatched; i++)
 		cli_warn(cmd, "--exclude '%s': matches nothing",
 			 res->unmatched[i]);
@@ -210,4 +201,25 @@ void treeopts_warn(const struct treeopts *o, const struct build_result *res,
 	if (res->have_image && !root_user(res->image.user))
 		cli_warn(cmd, "the image's User is '%s', but the enclave's init "
 			 "runs the app as root", res->image.user);
+}
+
+void treeopts_warn_xattrs(const struct build_result *res,
+			  const struct cpio_writer *w, const char *cmd)
+{
+	const char *wfirst[CPIO_XATTR_FIRST], *first[3] = { NULL };
+	unsigned long nw = w ? cpio_writer_xattrs(w, wfirst) : 0;
+	unsigned long n = res->xattr_files + nw;
+	size_t nx = 0;
+	char ex[1024];
+
+	for (size_t i = 0; i < res->xattr_files && nx < 3 && i < 3; i++)
+		first[nx++] = res->xattr_first[i];
+	for (size_t i = 0; i < nw && nx < 3 && i < CPIO_XATTR_FIRST; i++)
+		first[nx++] = wfirst[i];
+	examples(ex, sizeof(ex), first, nx, n);
+	if (n)
+		cli_warn(cmd, "dropped the extended attributes (file "
+			 "capabilities, ACLs, SELinux labels) of %lu file%s "
+			 "(%s): newc cannot store them", n, n > 1 ? "s" : "",
+			 ex);
 }

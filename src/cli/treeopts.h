@@ -9,6 +9,7 @@
 #include <getopt.h>
 
 #include "build.h"
+#include "ramdisk/cpio_write.h"
 
 enum {
 	TO_ROOTFS = 1000, TO_FILE, TO_ENV, TO_ENV_FILE, TO_ENTRYPOINT,
@@ -66,11 +67,16 @@ void treeopts_release(struct treeopts *o);
 int treeopts_option(struct treeopts *o, int c, const char *arg);
 /* Fill what comes from the environment (SOURCE_DATE_EPOCH, TMPDIR). */
 int treeopts_environment(struct treeopts *o, struct ek_error *err);
-/* Warnings about what the build dropped or cannot honour (sockets,
- * extended attributes, the image's User, --exclude patterns that matched
- * nothing) and the reproducibility report (short, or every finding with
- * --explain-repro), on stderr. */
+/* Warnings about what the build dropped or cannot honour (sockets, the
+ * image's User, --exclude patterns that matched nothing) and the
+ * reproducibility report (short, or every finding with --explain-repro),
+ * on stderr. */
 void treeopts_warn(const struct treeopts *o, const struct build_result *res,
 		   const char *cmd);
+/* The warning about dropped extended attributes, once the ramdisk has
+ * been written: the writer w counts those of the regular files it read,
+ * res those of the image's layers and of the other entries. */
+void treeopts_warn_xattrs(const struct build_result *res,
+			  const struct cpio_writer *w, const char *cmd);
 
 #endif

@@ -346,6 +346,40 @@ def test_xattrs_dropped_with_one_count(tmp_path):
     assert all(os.listxattr(x / n) == [] for n in ("a", "b", "c"))
 
 
+def test_xattrs_of_folders_and_symlinks_counted_too(tmp_path):
+    # regular files are counted by the writer as it reads them, the rest
+    # by the scan: both end up in the one warning
+    root = tmp_path / "r"
+    (root / "d").mkdir(parents=True)
+    (root / "f").write_text("f")
+    try:
+        os.setxattr(root / "d", "user.one", b"1")
+        os.setxattr(root / "f", "user.one", b"1")
+    except OSError as e:
+        pytest.skip(f"this file system has no xattrs: {e}")
+    r, _ = ramdisk(tmp_path, "--rootfs", root)
+    assert r.code == 0, r
+    assert r.err.decode() == (
+        "eifkit ramdisk: warning: dropped the extended attributes (file "
+        "capabilities, ACLs, SELinux labels) of 2 files ('/d', '/f'): "
+        "newc cannot store them\n")
+
+
+def test_xattrs_of_excluded_files_not_counted(tmp_path):
+    # an excluded file loses nothing: it is not in the ramdisk at all
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "keep").write_text("k")
+    (root / "skip").write_text("s")
+    try:
+        os.setxattr(root / "skip", "user.one", b"1")
+    except OSError as e:
+        pytest.skip(f"this file system has no xattrs: {e}")
+    r, _ = ramdisk(tmp_path, "--rootfs", root, "--exclude", "/skip")
+    assert r.code == 0, r
+    assert b"extended attributes" not in r.err, r
+
+
 # ---- refused ---------------------------------------------------------------
 
 def test_4gib_file_refused(tmp_path):

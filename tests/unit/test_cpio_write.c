@@ -367,6 +367,8 @@ static void swap_folder(const char *p)
 TEST(file_changes)
 {
 	static const char content[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	static const char hundred[] = "0123456789012345678901234567890123456789"
+		"0123456789012345678901234567890123456789" "01234567890123456789";
 	const size_t n = sizeof(content) - 1;
 	const char *p;
 	struct ek_error err;
@@ -385,9 +387,18 @@ TEST(file_changes)
 	CHECK(read_with_change(p, n, 120, shrink, &err) == EK_EIO);
 	CHECK(strstr(err.msg, p) && strstr(err.msg, "changed size while being "
 					   "read (it shrank)"));
+	/* grew while being read, seen by the read that ends the file (it
+	 * asks for one byte more: 29 of data left, 64 of room) */
 	p = file("f", content);
 	CHECK(read_with_change(p, n, 120, grow, &err) == EK_EIO);
 	CHECK(strstr(err.msg, p) && strstr(err.msg, "(it grew)"));
+	/* and by the read after it when the data left fills the buffer: 100
+	 * bytes of data, 36 read, then exactly 64 left for 64 of room */
+	p = file("f", hundred);
+	CHECK(read_with_change(p, 100, 148, grow, &err) == EK_EIO);
+	CHECK(strstr(err.msg, p) && strstr(err.msg, "(it grew)"));
+	p = file("f", hundred);
+	CHECK(read_with_change(p, 100, 148, NULL, &err) == 0);
 	/* replaced by a FIFO: refused, not opened for a writer to come */
 	p = file("f", content);
 	to_fifo(p);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "base/io.h"
@@ -10,6 +11,7 @@
 #include "ramdisk/newc.h"
 
 #define SHOW_MAX 256 /* a member's name in a message */
+#define SEQUENTIAL_MIN (1u << 20) /* files this large get POSIX_FADV_SEQUENTIAL */
 
 enum phase { P_HEADER, P_DATA, P_PAD, P_TRAILER, P_END_PAD, P_DONE };
 
@@ -35,6 +37,11 @@ struct cpio_writer {
 	uint64_t data_len, data_pos;
 	const char *data_name;
 	bool walk;               /* tree_open_beneath without openat2 */
+	bool at_eof;             /* the last read showed the end of the file */
+	/* host files read that had extended attributes, the first few by
+	 * their paths in the tree */
+	unsigned long xattr_files;
+	char xattr_first[CPIO_XATTR_FIRST][256];
 	struct link_state *links;
 	uint32_t groups;
 	char scratch[SHOW_MAX];    /* for a message */
@@ -225,7 +232,20 @@ static int open_src(struct cpio_writer *w, const struct tree_entry *e,
 			       "scanned (%llu bytes, now %llu)", e->src,
 			       (unsigned long long)e->size,
 			       (unsigned long long)st.st_size);
-	posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* Counted here, on the descriptor read anyway, not in the scan: one
+	 * syscall without a path lookup, and only for files the ramdisk
+	 * holds (not the excluded ones). */
+	if (flistxattr(w->fd, NULL, 0) > 0) {
+		if (w->xattr_files < CPIO_XATTR_FIRST)
+			snprintf(w->xattr_first[w->xattr_files],
+				 sizeof(w->xattr_first[0]), "/%s", e->path);
+		w->xattr_files++;
+	}
+	/* A larger readahead window for a large file; for the many small
+	 * ones the default window already holds the whole file and the hint
+	 * would be one more syscall each. */
+	if (e->size >= SEQUENTIAL_MIN)
+		posix_fadvise(w->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 }
 
@@ -286,13 +306,43 @@ static int start_member(struct cpio_writer *w, struct ek_error *err)
 	return ret ? ret : open_data(w, e, err);
 }
 
-static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
-		     size_t *got, struct ek_error *err)
+/* read() once, EINTR aside. */
+static ssize_t read_once(int fd, void *buf, size_t len)
 {
-	ssize_t n = w->fd_owned ? io_read_full(w->fd, buf, want)
-				: io_pread_full(w->fd, buf, want,
-						w->fd_off + w->data_pos);
+	ssize_t n;
 
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* want bytes of the current file into buf, which has room for cap. The
+ * read that ends a host file asks for one byte more when the buffer has
+ * room: a short count then shows the end of the file (as the kernel cuts
+ * a read of a regular file at its size), and a file that grew shows at
+ * once; only otherwise does finish_file need a read of its own. */
+static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
+		     size_t cap, size_t *got, struct ek_error *err)
+{
+	ssize_t n;
+
+	if (!w->fd_owned)
+		n = io_pread_full(w->fd, buf, want, w->fd_off + w->data_pos);
+	else if (want < cap && w->data_pos + want == w->data_len) {
+		n = read_once(w->fd, buf, want + 1);
+		if (n > (ssize_t)want)
+			return ek_fail(err, EK_EIO, "'%s': changed size while "
+				       "being read (it grew)", w->data_name);
+		if (n == (ssize_t)want)
+			w->at_eof = true;
+		else if (n >= 0) { /* short: read the rest, then check */
+			ssize_t m = io_read_full(w->fd, buf + n, want - (size_t)n);
+
+			n = m < 0 ? m : n + m;
+		}
+	} else
+		n = io_read_full(w->fd, buf, want);
 	if (n < 0)
 		return ek_fail_errno(err, EK_EIO, errno, "'%s'", w->data_name);
 	if ((size_t)n < want)
@@ -305,7 +355,7 @@ static int read_file(struct cpio_writer *w, uint8_t *buf, size_t want,
 static int finish_file(struct cpio_writer *w, struct ek_error *err)
 {
 	uint8_t b;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (w->fd < 0)
 		return 0;
@@ -313,9 +363,11 @@ static int finish_file(struct cpio_writer *w, struct ek_error *err)
 		w->fd = -1;
 		return 0;
 	}
-	n = io_read_full(w->fd, &b, 1);
+	if (!w->at_eof)
+		n = io_read_full(w->fd, &b, 1);
 	close(w->fd);
 	w->fd = -1;
+	w->at_eof = false;
 	if (n != 0)
 		return ek_fail(err, EK_EIO, "'%s': changed size while being read "
 			       "(it grew)", w->data_name);
@@ -331,7 +383,7 @@ static int emit_data(struct cpio_writer *w, uint8_t *buf, size_t cap,
 	int ret = 0;
 
 	if (w->fd >= 0)
-		ret = read_file(w, buf, want, got, err);
+		ret = read_file(w, buf, want, cap, got, err);
 	else {
 		memcpy(buf, w->mem + w->data_pos, want);
 		*got = want;
@@ -426,4 +478,13 @@ int cpio_writer_read(void *writer, uint8_t *buf, size_t cap, size_t *got,
 	}
 	*got = done;
 	return 0;
+}
+
+unsigned long cpio_writer_xattrs(const struct cpio_writer *w,
+				 const char *first[CPIO_XATTR_FIRST])
+{
+	for (int i = 0; i < CPIO_XATTR_FIRST; i++)
+		first[i] = (unsigned long)i < w->xattr_files ? w->xattr_first[i]
+							     : NULL;
+	return w->xattr_files;
 }

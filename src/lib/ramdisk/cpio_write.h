@@ -39,6 +39,12 @@ int cpio_writer_new(const struct cpio_member *members, size_t n,
  * Matches struct eif_source's read callback. */
 int cpio_writer_read(void *writer, uint8_t *buf, size_t cap, size_t *got,
 		     struct ek_error *err);
+/* Host files read so far whose extended attributes the archive leaves
+ * out (newc has no place for them), and the first few of them by their
+ * paths in the tree ("/usr/bin/ping"; NULL past the count). */
+#define CPIO_XATTR_FIRST 3
+unsigned long cpio_writer_xattrs(const struct cpio_writer *w,
+				 const char *first[CPIO_XATTR_FIRST]);
 /* Bytes produced so far. */
 uint64_t cpio_writer_offset(const struct cpio_writer *w);
 void cpio_writer_free(struct cpio_writer *w); /* NULL is fine */

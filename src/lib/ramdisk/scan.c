@@ -138,7 +138,8 @@ static int fill_entry(struct scan *s, int dir, const char *name,
 	return e->src ? 0 : ek_fail(err, EK_ENOMEM, "out of memory");
 }
 
-/* Only counted, for a warning. Through /proc/self/fd, the name is looked
+/* Only counted, for a warning, and only for what is not a regular file
+ * (the cpio writer counts those on the descriptor it reads). Through /proc/self/fd, the name is looked
  * up in the folder the scan holds, not by a path a rename could redirect;
  * without /proc, by the host path (a race can then only make the count
  * wrong). */
@@ -174,7 +175,8 @@ static int add_entry(struct scan *s, int dir, const char *name,
 				 "%s", s->host.buf);
 		return 0;
 	}
-	count_xattrs(s, dir, name);
+	if (e.type != TREE_REG) /* a regular file's: by the cpio writer */
+		count_xattrs(s, dir, name);
 	r = tree_path_normalise(s->host.buf + s->root_len, &e.path, err);
 	if (r == 0)
 		r = fill_entry(s, dir, name, &e, st, err);

@@ -5,7 +5,8 @@
  * target verbatim, character and block devices, FIFOs), groups hard links
  * by (device, inode), and normalises owners and mtimes unless asked not
  * to. Sockets are skipped and xattrs (file capabilities included) cannot
- * be stored: both are counted for the caller to report.
+ * be stored: both are counted for the caller to report (the xattrs of
+ * regular files by the cpio writer, which opens them anyway).
  *
  * Nothing is looked up twice by a path from the root: the root folder is
  * opened once (and held by the tree), every name below it is looked up in
@@ -33,7 +34,8 @@ struct scan_opts {
 	                          caller normalises the mtimes later */
 	/* filled by the scan: */
 	unsigned long sockets;      /* skipped */
-	unsigned long xattr_files;  /* files whose xattrs were dropped */
+	unsigned long xattr_files;  /* entries other than regular files
+	                               whose xattrs were dropped */
 	char xattr_first[3][256];   /* the first few, as paths in the
 	                               image ("/usr/bin/ping") */
 	char first_socket[256];     /* one example, for the message */
