@@ -318,51 +318,52 @@ def test_source_date_epoch_beyond_newc(tmp_path):
 
 # ---- xattrs ----------------------------------------------------------------
 
+def set_xattrs(*attrs):
+    """(path, name, value) each, or skip where the file system has none."""
+    try:
+        for path, name, value in attrs:
+            os.setxattr(path, name, value)
+    except OSError as e:
+        pytest.skip(f"this file system has no xattrs: {e}")
+
+
+def xattr_warning(files):
+    return ("eifkit ramdisk: warning: dropped the extended attributes (file "
+            f"capabilities, ACLs, SELinux labels) of {files}: newc cannot "
+            "store them\n")
+
+
 def test_xattrs_dropped_with_one_count(tmp_path):
     root = tmp_path / "r"
     root.mkdir()
     for n in ("a", "b", "c", "plain"):
         (root / n).write_text(n)
-    try:
-        os.setxattr(root / "a", "user.one", b"1")
-        os.setxattr(root / "a", "user.two", b"2")
-        os.setxattr(root / "b", "user.one", b"1")
-        if IS_ROOT:  # a file capability (cap_net_raw+ep), as setcap writes it
-            os.setxattr(root / "c", "security.capability", bytes.fromhex(
-                "0100000200200000000000000000000000000000"))
-        else:
-            os.setxattr(root / "c", "user.x", b"")
-    except OSError as e:
-        pytest.skip(f"this file system has no xattrs: {e}")
+    if IS_ROOT:  # a file capability (cap_net_raw+ep), as setcap writes it
+        c = ("security.capability",
+             bytes.fromhex("0100000200200000000000000000000000000000"))
+    else:
+        c = ("user.x", b"")
+    set_xattrs((root / "a", "user.one", b"1"), (root / "a", "user.two", b"2"),
+               (root / "b", "user.one", b"1"), (root / "c", *c))
     r, out = ramdisk(tmp_path, "--rootfs", root)
     assert r.code == 0, r
-    assert r.err.decode() == (
-        "eifkit ramdisk: warning: dropped the extended attributes (file "
-        "capabilities, ACLs, SELinux labels) of 3 files ('/a', '/b', '/c'): "
-        "newc cannot store them\n")
+    assert r.err.decode() == xattr_warning("3 files ('/a', '/b', '/c')")
     # and nothing of them in the archive
     x = tmp_path / "x"
     extract(out, x)
     assert all(os.listxattr(x / n) == [] for n in ("a", "b", "c"))
 
 
-def test_xattrs_of_folders_and_symlinks_counted_too(tmp_path):
+def test_xattrs_of_folders_counted_too(tmp_path):
     # regular files are counted by the writer as it reads them, the rest
     # by the scan: both end up in the one warning
     root = tmp_path / "r"
     (root / "d").mkdir(parents=True)
     (root / "f").write_text("f")
-    try:
-        os.setxattr(root / "d", "user.one", b"1")
-        os.setxattr(root / "f", "user.one", b"1")
-    except OSError as e:
-        pytest.skip(f"this file system has no xattrs: {e}")
+    set_xattrs((root / "d", "user.one", b"1"), (root / "f", "user.one", b"1"))
     r, _ = ramdisk(tmp_path, "--rootfs", root)
     assert r.code == 0, r
-    assert r.err.decode() == (
-        "eifkit ramdisk: warning: dropped the extended attributes (file "
-        "capabilities, ACLs, SELinux labels) of 2 files ('/d', '/f'): "
-        "newc cannot store them\n")
+    assert r.err.decode() == xattr_warning("2 files ('/d', '/f')")
 
 
 def test_xattrs_of_excluded_files_not_counted(tmp_path):
@@ -371,10 +372,7 @@ def test_xattrs_of_excluded_files_not_counted(tmp_path):
     root.mkdir()
     (root / "keep").write_text("k")
     (root / "skip").write_text("s")
-    try:
-        os.setxattr(root / "skip", "user.one", b"1")
-    except OSError as e:
-        pytest.skip(f"this file system has no xattrs: {e}")
+    set_xattrs((root / "skip", "user.one", b"1"))
     r, _ = ramdisk(tmp_path, "--rootfs", root, "--exclude", "/skip")
     assert r.code == 0, r
     assert b"extended attributes" not in r.err, r
