@@ -48,7 +48,10 @@ check-version:
 	  echo "check-version: debian/changelog says $$v, the Makefile $(VERSION)" >&2; \
 	  exit 1; fi
 
-deb: check-version
+# dpkg-buildpackage builds both inits and checks Build-Depends, the
+# aarch64 init's musl-dev:arm64 among them: the same compilers as make
+# init, installed (with dpkg's arm64 architecture) the same way first.
+deb: check-version init-toolchain-x86_64 init-toolchain-aarch64
 	@sh scripts/build-deb.sh $(B)/deb
 
 # eifkit again from copies of the sources in two other folders; the
