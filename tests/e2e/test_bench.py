@@ -45,7 +45,7 @@ def test_bench_prints_every_table(tmp_path):
     assert out.count("lower bound on two cores") == 2, out
     assert re.search(r"^ramdisk of 500 empty files: .* (\d+) bytes per "
                      r"entry$", out, re.M), out
-    small = re.search(r"the README's example .*\n(  .* ms\n){4}  peak RSS "
+    small = re.search(r"the README's example .*\n(  .* ms\n){5}  peak RSS "
                       r"\d+ MiB", out)
     assert small, out
     assert out.startswith("load average at start: ")
