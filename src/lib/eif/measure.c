@@ -1,6 +1,7 @@
 #include "base/internal.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include <openssl/evp.h>
 #include <libdeflate.h>
@@ -39,6 +40,8 @@ void pcr_of_bytes(const void *data, size_t len, uint8_t pcr[PCR_LEN])
 
 #define SLOTS 16
 #define WORKERS 2
+#define RING_SIZE ((size_t)SLOTS * HASHPIPE_CHUNK) /* 4 MiB */
+#define HUGE_PAGE ((size_t)2 << 20)
 
 struct slot {
 	uint8_t *buf;
@@ -122,6 +125,32 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The ring, in huge pages where the kernel offers them for the asking
+ * (transparent huge pages in "madvise" mode, Debian's default): filling
+ * it then takes 2 page faults instead of 1,024. On a virtual machine
+ * where a fault costs tens of microseconds, as the bench machine is,
+ * that was a quarter of a small build's time (make bench's busybox row).
+ * 2 MiB-aligned, as a huge page must be: mapped one page larger and the
+ * ends cut off. Elsewhere the madvise is refused and plain pages do. */
+static uint8_t *ring_alloc(void)
+{
+	uint8_t *m = mmap(NULL, RING_SIZE + HUGE_PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t head;
+
+	if (m == MAP_FAILED)
+		return NULL;
+	head = (HUGE_PAGE - (uintptr_t)m % HUGE_PAGE) % HUGE_PAGE;
+	if (head)
+		munmap(m, head);
+	munmap(m + head + RING_SIZE, HUGE_PAGE - head);
+	m += head;
+#ifdef MADV_HUGEPAGE
+	madvise(m, RING_SIZE, MADV_HUGEPAGE);
+#endif
+	return m;
+}
+
 static void free_pipe(struct hashpipe *p)
 {
 	for (int i = 0; i < 3; i++)
@@ -129,7 +158,8 @@ static void free_pipe(struct hashpipe *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->freed);
-	free(p->mem);
+	if (p->mem)
+		munmap(p->mem, RING_SIZE);
 	free(p);
 }
 
@@ -169,7 +199,7 @@ int hashpipe_new(unsigned local_flags, struct hashpipe **ret,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->freed, NULL);
-	p->mem = malloc((size_t)SLOTS * HASHPIPE_CHUNK);
+	p->mem = ring_alloc();
 	for (int i = 0; i < 3; i++) {
 		p->ctx[i] = EVP_MD_CTX_new();
 		if (!p->ctx[i] || !EVP_DigestInit_ex(p->ctx[i], EVP_sha384(), NULL)) {
